@@ -34,7 +34,7 @@ def find_config(name: str) -> Path:
         from ament_index_python.packages import get_package_share_directory
 
         installed = Path(get_package_share_directory(PACKAGE)) / "config" / name
-    except (ImportError, LookupError) as error:
+    except (ImportError, LookupError, OSError) as error:
         raise FileNotFoundError(f"config/{name} not found: {error}") from error
     if not installed.is_file():
         raise FileNotFoundError(f"config/{name} not found at {installed}")

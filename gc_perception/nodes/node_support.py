@@ -7,12 +7,7 @@ from typing import Any
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rcl_interfaces.msg import (
-    FloatingPointRange,
-    IntegerRange,
-    ParameterDescriptor,
-    SetParametersResult,
-)
+from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.exceptions import InvalidParameterValueException
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
@@ -25,20 +20,23 @@ ApplyChanges = Callable[[dict[str, Any]], str | None]
 
 
 def descriptor(spec: ParamSpec) -> ParameterDescriptor:
-    """A ParameterDescriptor that shows the spec's range or choices to ROS tools."""
-    desc = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
+    """A ParameterDescriptor that shows the spec's range or choices to ROS tools.
+
+    Ranges go in `additional_constraints` text rather than floating_point_range/integer_range:
+    rclpy enforces those before our callback runs, so refusals would escape our log and count.
+    """
+    constraints = []
     if spec.choices is not None:
-        desc.additional_constraints = "one of: " + ", ".join(map(str, spec.choices))
-    has_range = spec.min_value is not None and spec.max_value is not None
-    if has_range and isinstance(spec.default, float):
-        desc.floating_point_range = [
-            FloatingPointRange(from_value=float(spec.min_value), to_value=float(spec.max_value))
-        ]
-    elif has_range and isinstance(spec.default, int) and not isinstance(spec.default, bool):
-        desc.integer_range = [
-            IntegerRange(from_value=int(spec.min_value), to_value=int(spec.max_value), step=1)
-        ]
-    return desc
+        constraints.append("one of: " + ", ".join(map(str, spec.choices)))
+    if spec.min_value is not None or spec.max_value is not None:
+        low = "-inf" if spec.min_value is None else spec.min_value
+        high = "inf" if spec.max_value is None else spec.max_value
+        constraints.append(f"range: {low} .. {high}")
+    return ParameterDescriptor(
+        description=spec.description,
+        read_only=spec.read_only,
+        additional_constraints="; ".join(constraints),
+    )
 
 
 class NodeParameters:

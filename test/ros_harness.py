@@ -1,0 +1,261 @@
+"""Integration-test harness: real node processes on localhost-only DDS, one ROS_DOMAIN_ID per run.
+
+Nodes are started from their console scripts with --ros-args and a parameters file, logs go to
+the run folder, and every process is stopped by its own PID. The probe is an rclpy node in the
+test process that subscribes, publishes and calls parameter services, always waiting on
+conditions with timeouts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gc_perception import ros_env
+
+VENV_BIN = Path(sys.executable).parent
+DEFAULT_TIMEOUT_S = 10.0
+
+
+def pick_domain_id() -> int:
+    """A per-run domain (1-200), so parallel runs on one host never see each other."""
+    explicit = os.environ.get("GC_TEST_DOMAIN_ID")
+    return int(explicit) if explicit else 1 + os.getpid() % 200
+
+
+def session_environment(run_dir: Path, domain_id: int) -> dict[str, str]:
+    """Environment for the test process and its children: localhost DDS, own domain, own logs."""
+    env = dict(os.environ)
+    env.pop(ros_env.NETWORK_VARIABLE, None)  # tests always run localhost-only
+    env["ROS_DOMAIN_ID"] = str(domain_id)
+    env["ROS_LOG_DIR"] = str(run_dir / "ros_log")
+    env["PYTHONUNBUFFERED"] = "1"
+    ros_env.configure(env)
+    return env
+
+
+class NodeProcess:
+    """One node process started by the harness; stopped (by PID) with SIGINT, then harder."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.argv = argv
+        self.log_path = log_path
+        with log_path.open("wb") as log:
+            self.popen = subprocess.Popen(
+                argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait_for_log(self, text: str, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        wait_until(lambda: text in self.log_text(), timeout, f"{text!r} in {self.log_path}")
+
+    def stop(self, timeout: float = 8.0) -> int | None:
+        for sig, grace in ((signal.SIGINT, timeout), (signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
+            if not self.alive():
+                break
+            os.kill(self.pid, sig)
+            try:
+                self.popen.wait(grace)
+            except subprocess.TimeoutExpired:
+                continue
+        return self.popen.returncode
+
+
+def write_params_file(path: Path, params: dict[str, Any]) -> Path:
+    """A ROS 2 parameters file that applies to every node of the process ('/**')."""
+    path.write_text(yaml.safe_dump({"/**": {"ros__parameters": params}}))
+    return path
+
+
+def node_argv(
+    executable: str,
+    name: str,
+    namespace: str = "",
+    params_file: Path | None = None,
+    remaps: dict[str, str] | None = None,
+) -> list[str]:
+    argv = [str(VENV_BIN / executable), "--ros-args", "-r", f"__node:={name}"]
+    if namespace:
+        argv += ["-r", f"__ns:={namespace}"]
+    if params_file is not None:
+        argv += ["--params-file", str(params_file)]
+    for source, target in (remaps or {}).items():
+        argv += ["-r", f"{source}:={target}"]
+    return argv
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll `condition` until truthy; TimeoutError naming `what` otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.1f} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def clean_shared_memory(env: dict[str, str]) -> None:
+    """Remove Fast DDS shared-memory files left by dead processes (in-use ones are kept)."""
+    tool = VENV_BIN / "fastdds"
+    if tool.exists():
+        subprocess.run(
+            [str(tool), "shm", "clean"], env=env, capture_output=True, timeout=30, check=False
+        )
+
+
+class Collector:
+    """Messages received on one topic, with a condition wait."""
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+        self.messages: list[Any] = []
+        self._condition = threading.Condition()
+
+    def add(self, message: Any) -> None:
+        with self._condition:
+            self.messages.append(message)
+            self._condition.notify_all()
+
+    def wait_for(
+        self, predicate: Callable[[list[Any]], Any], timeout: float = DEFAULT_TIMEOUT_S
+    ) -> list[Any]:
+        """Wait until `predicate(messages)` is truthy; returns a snapshot of the messages."""
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while not predicate(self.messages):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(
+                        f"{self.topic}: condition not met after {timeout:.1f} s "
+                        f"({len(self.messages)} messages received)"
+                    )
+                self._condition.wait(remaining)
+            return list(self.messages)
+
+    def wait_for_count(self, count: int, timeout: float = DEFAULT_TIMEOUT_S) -> list[Any]:
+        return self.wait_for(lambda messages: len(messages) >= count, timeout)
+
+
+class RosProbe:
+    """An rclpy node inside the test process, spun on a background thread."""
+
+    def __init__(self, name: str = "gc_test_probe") -> None:
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+
+        self._rclpy = rclpy
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node(name, context=self.context)
+        self._executor = SingleThreadedExecutor(context=self.context)
+        self._executor.add_node(self.node)
+        self._thread = threading.Thread(target=self._spin, daemon=True)
+        self._thread.start()
+
+    def _spin(self) -> None:
+        from rclpy.executors import ExternalShutdownException
+
+        with contextlib.suppress(ExternalShutdownException):
+            self._executor.spin()
+
+    @staticmethod
+    def _default_qos():
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+        # best effort matches both reliable and best-effort publishers
+        return QoSProfile(depth=100, reliability=ReliabilityPolicy.BEST_EFFORT)
+
+    def subscribe(self, topic: str, msg_type: type, qos: Any = None) -> Collector:
+        collector = Collector(topic)
+        self.node.create_subscription(msg_type, topic, collector.add, qos or self._default_qos())
+        return collector
+
+    def wait_for_message(
+        self,
+        topic: str,
+        msg_type: type,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        predicate: Callable[[Any], bool] | None = None,
+        qos: Any = None,
+    ) -> Any:
+        """First message on `topic` (satisfying `predicate`) within `timeout`."""
+        accept = predicate or (lambda _message: True)
+        collector = self.subscribe(topic, msg_type, qos)
+        messages = collector.wait_for(lambda ms: any(accept(m) for m in ms), timeout)
+        return next(m for m in messages if accept(m))
+
+    def publisher(self, topic: str, msg_type: type, qos: Any = None):
+        from rclpy.qos import QoSProfile
+
+        return self.node.create_publisher(msg_type, topic, qos or QoSProfile(depth=10))
+
+    def wait_for_subscribers(self, publisher, count: int = 1, timeout: float = DEFAULT_TIMEOUT_S):
+        wait_until(
+            lambda: publisher.get_subscription_count() >= count,
+            timeout,
+            f"{count} subscriber(s) on {publisher.topic_name}",
+        )
+
+    def call(self, srv_type: type, service: str, request: Any, timeout: float = DEFAULT_TIMEOUT_S):
+        """Call a service and wait for its answer (the service must appear within `timeout`)."""
+        client = self.node.create_client(srv_type, service)
+        try:
+            if not client.wait_for_service(timeout_sec=timeout):
+                raise TimeoutError(f"service {service} did not appear within {timeout:.1f} s")
+            done = threading.Event()
+            future = client.call_async(request)
+            future.add_done_callback(lambda _future: done.set())
+            if not done.wait(timeout):
+                raise TimeoutError(f"service {service} did not answer within {timeout:.1f} s")
+            return future.result()
+        finally:
+            self.node.destroy_client(client)
+
+    def set_parameters(
+        self, node_fqn: str, values: dict[str, Any], timeout: float = DEFAULT_TIMEOUT_S
+    ) -> list[Any]:
+        """`<node>/set_parameters`; returns the SetParametersResult list (one per value)."""
+        from rcl_interfaces.srv import SetParameters
+        from rclpy.parameter import Parameter
+
+        request = SetParameters.Request(
+            parameters=[Parameter(k, value=v).to_parameter_msg() for k, v in values.items()]
+        )
+        return self.call(SetParameters, f"{node_fqn}/set_parameters", request, timeout).results
+
+    def get_parameters(
+        self, node_fqn: str, names: list[str], timeout: float = DEFAULT_TIMEOUT_S
+    ) -> dict[str, Any]:
+        from rcl_interfaces.srv import GetParameters
+        from rclpy.parameter import parameter_value_to_python
+
+        request = GetParameters.Request(names=names)
+        answer = self.call(GetParameters, f"{node_fqn}/get_parameters", request, timeout)
+        return {n: parameter_value_to_python(v) for n, v in zip(names, answer.values, strict=True)}
+
+    def close(self) -> None:
+        self._executor.shutdown(timeout_sec=2.0)
+        self.node.destroy_node()
+        self._rclpy.try_shutdown(context=self.context)
+        self._thread.join(timeout=5.0)
