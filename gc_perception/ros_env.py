@@ -16,29 +16,14 @@ import tempfile
 from collections.abc import MutableMapping
 from pathlib import Path
 
+from gc_perception.resources import find_config
+
 NETWORK_VARIABLE = "GC_PERCEPTION_NETWORK"
 PROFILE_NAME = "fastdds_localhost.xml"
-PACKAGE = "gc_perception"
 
 
 class NetworkSettingError(ValueError):
     """GC_PERCEPTION_NETWORK holds a value we do not know."""
-
-
-def find_config(name: str) -> Path:
-    """A file of config/: from the source tree (pip -e) or the installed share folder (colcon)."""
-    source_tree = Path(__file__).resolve().parent.parent / "config" / name
-    if source_tree.is_file():
-        return source_tree
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        installed = Path(get_package_share_directory(PACKAGE)) / "config" / name
-    except (ImportError, LookupError, OSError) as error:
-        raise FileNotFoundError(f"config/{name} not found: {error}") from error
-    if not installed.is_file():
-        raise FileNotFoundError(f"config/{name} not found at {installed}")
-    return installed
 
 
 def default_log_dir() -> Path:

@@ -34,8 +34,3 @@ def test_system_network_switches_everything_off():
 def test_unknown_network_value_is_a_clear_error():
     with pytest.raises(ros_env.NetworkSettingError, match="'localhost'"):
         ros_env.configure({"GC_PERCEPTION_NETWORK": "lan"})
-
-
-def test_missing_config_file_is_reported():
-    with pytest.raises(FileNotFoundError, match=r"nope\.yaml"):
-        ros_env.find_config("nope.yaml")

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from gc_perception.resources import find_config
+
 FORMULA = "E = sum_stages cpu_seconds(stage) x busy_watts(core_class(stage))"
 
 
@@ -40,8 +42,6 @@ def load_power_table(path: str | Path) -> dict[str, CorePower]:
 
 def default_device_config() -> Path:
     """config/device.yaml of the source tree or of the installed share folder."""
-    from gc_perception.ros_env import find_config
-
     return find_config("device.yaml")
 
 
