@@ -16,6 +16,7 @@ CONSOLE_SCRIPTS = [
     "audio_detector = gc_perception.nodes.audio_detector:main",
     "resource_monitor = gc_perception.nodes.resource_monitor:main",
     "adascale_manager = gc_perception.nodes.adascale_manager:main",
+    "gc-perception = gc_perception.suite.cli:main",
 ]
 
 

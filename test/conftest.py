@@ -11,12 +11,13 @@ import pytest
 from ros_harness import (
     NodeProcess,
     RosProbe,
-    clean_shared_memory,
     node_argv,
     pick_domain_id,
     session_environment,
     write_params_file,
 )
+
+from gc_perception.suite.processes import clean_shared_memory
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _RUN_DIR = Path(tempfile.mkdtemp(prefix="gc_perception_test_"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from typing import Any
 import yaml
 
 from gc_perception import ros_env
+from gc_perception.suite.processes import stop_processes
 
 VENV_BIN = Path(sys.executable).parent
 DEFAULT_TIMEOUT_S = 10.0
@@ -69,14 +69,7 @@ class NodeProcess:
         wait_until(lambda: text in self.log_text(), timeout, f"{text!r} in {self.log_path}")
 
     def stop(self, timeout: float = 8.0) -> int | None:
-        for sig, grace in ((signal.SIGINT, timeout), (signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
-            if not self.alive():
-                break
-            os.kill(self.pid, sig)
-            try:
-                self.popen.wait(grace)
-            except subprocess.TimeoutExpired:
-                continue
+        stop_processes([self.popen], timeout)
         return self.popen.returncode
 
 
@@ -113,15 +106,6 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout:.1f} s waiting for {what}")
         time.sleep(0.02)
-
-
-def clean_shared_memory(env: dict[str, str]) -> None:
-    """Remove Fast DDS shared-memory files left by dead processes (in-use ones are kept)."""
-    tool = VENV_BIN / "fastdds"
-    if tool.exists():
-        subprocess.run(
-            [str(tool), "shm", "clean"], env=env, capture_output=True, timeout=30, check=False
-        )
 
 
 class Collector:
