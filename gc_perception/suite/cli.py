@@ -20,12 +20,9 @@ from gc_perception.suite.spec import (
     NodeSpec,
     SuiteConfigError,
     SuiteOptions,
-    parse_groups,
-    parse_namespaces,
+    suite_options,
     suite_specs,
 )
-
-SOURCE_NODES = {"video": ("camera", "source"), "audio": ("microphone", "source")}
 
 
 def parse_assignment(text: str) -> tuple[str, str, Any]:
@@ -38,17 +35,7 @@ def parse_assignment(text: str) -> tuple[str, str, Any]:
 
 
 def options_from(args: argparse.Namespace) -> SuiteOptions:
-    overrides: dict[str, dict[str, Any]] = {}
-    for flag, (node, param) in SOURCE_NODES.items():
-        if getattr(args, flag):
-            overrides.setdefault(node, {})[param] = getattr(args, flag)
-    for node, param, value in args.set:
-        overrides.setdefault(node, {})[param] = value
-    return SuiteOptions(
-        namespaces=parse_namespaces(args.namespaces),
-        groups=parse_groups(args.groups),
-        overrides=overrides,
-    )
+    return suite_options(args.namespaces, args.groups, args.video, args.audio, args.set)
 
 
 def add_selection_flags(parser: argparse.ArgumentParser) -> None:

@@ -155,6 +155,22 @@ def parse_namespaces(text: str) -> list[str] | None:
     return names or None
 
 
-def enabled_groups(flags: Mapping[str, bool], base: Iterable[str]) -> set[str]:
-    """The base groups with launch-argument switches (enable_<group>: bool) applied."""
-    return {group for group in base if flags.get(group, True)}
+SOURCE_PARAMETERS = {"video": ("camera", "source"), "audio": ("microphone", "source")}
+
+
+def suite_options(
+    namespaces: str = "",
+    groups: str = "",
+    video: str | None = None,
+    audio: str | None = None,
+    assignments: Iterable[tuple[str, str, Any]] = (),
+) -> SuiteOptions:
+    """SuiteOptions from the user's words (runner flags and launch arguments alike)."""
+    overrides: dict[str, dict[str, Any]] = {}
+    for flag, value in (("video", video), ("audio", audio)):
+        if value:
+            node, param = SOURCE_PARAMETERS[flag]
+            overrides.setdefault(node, {})[param] = value
+    for node, param, value in assignments:
+        overrides.setdefault(node, {})[param] = value
+    return SuiteOptions(parse_namespaces(namespaces), parse_groups(groups), overrides)
