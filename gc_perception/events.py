@@ -3,7 +3,7 @@
 No standard ROS message carries gate facts, so detections, keyword events and AdaScale decisions
 are JSON with a `schema` name and `schema_version`. Consumers should check both (`parse_event`).
 
-detection (topic `detections`, vision_detector), one per processed frame:
+detection (topic `~/detections` of each vision_detector), one per processed frame:
   stamp {sec, nanosec}, frame_id, node, task, model, branch, mode ("gated"|"ungated"),
   gate_score, gate_threshold, early_stopped, detections [{label, score}] (scores >= the node's
   score_threshold, positive labels only), scores {label: p} or null when early-stopped,
@@ -11,7 +11,8 @@ detection (topic `detections`, vision_detector), one per processed frame:
   size actually handed over; 0 when stopped), handoff_dense_bytes, latency_ms {preprocess,
   stage_a, stage_b|null, total, since_stamp}, cpu_ms {stage_a, stage_b|null}, cpus {stage_a,
   stage_b}, energy_mj (estimate, see gc_perception.adascale.energy) or null.
-keyword (topic `keywords`, audio_detector), one per detected keyword (after refractory time):
+keyword (topic `~/keywords` of each audio_detector), one per detected keyword (after the
+refractory time):
   stamp, frame_id, node, task, model, branch, mode, keyword, score, gate_score, gate_threshold,
   early_stopped (false for events; stopped windows are counted in diagnostics), window_start_s,
   latency_ms {...}.

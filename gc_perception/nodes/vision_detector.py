@@ -1,11 +1,12 @@
 """vision_detector: a GC-gated image model (person or dog) on a camera stream.
 
-Topics (relative):
-  image_raw             sensor_msgs/Image           in  (input_transport=raw, sensor QoS)
-  image_raw/compressed  sensor_msgs/CompressedImage in  (input_transport=compressed)
-  detections            std_msgs/String             out (JSON, gc_perception.events 'detection')
-  detections/overlay    sensor_msgs/Image           out (only while it has subscribers)
-  /diagnostics          diagnostic_msgs/DiagnosticArray
+Topics (inputs relative to the namespace, so detectors share one camera; outputs private to
+the node, so a person and a dog detector on one camera stay apart):
+  image_raw               sensor_msgs/Image           in  (input_transport=raw, sensor QoS)
+  image_raw/compressed    sensor_msgs/CompressedImage in  (input_transport=compressed)
+  ~/detections            std_msgs/String             out (JSON, gc_perception.events 'detection')
+  ~/detections/overlay    sensor_msgs/Image           out (only while it has subscribers)
+  /diagnostics            diagnostic_msgs/DiagnosticArray
 Only the newest frame is processed: frames that arrive while the model is busy are dropped
 (counted), so a slow branch never builds a queue.
 """
@@ -51,9 +52,9 @@ class VisionDetectorNode(GatedDetectorNode):
     def __init__(self) -> None:
         super().__init__("vision_detector", "person_lite0", VISION_SPECS)
         self._slot: LatestSlot[Image | CompressedImage] = LatestSlot()
-        self._detections_pub = self.create_publisher(String, "detections", 10)
+        self._detections_pub = self.create_publisher(String, "~/detections", 10)
         self._overlay_pub = self.create_publisher(
-            Image, "detections/overlay", qos_profile_sensor_data
+            Image, "~/detections/overlay", qos_profile_sensor_data
         )
         self._subscription = None
         self._subscribe()
