@@ -8,7 +8,6 @@ conditions with timeouts.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from typing import Any
 import yaml
 
 from gc_perception import ros_env
+from gc_perception.nodes.background import BackgroundNode
 from gc_perception.suite.processes import stop_processes
 
 VENV_BIN = Path(sys.executable).parent
@@ -141,27 +141,11 @@ class Collector:
         return self.wait_for(lambda messages: len(messages) >= count, timeout)
 
 
-class RosProbe:
-    """An rclpy node inside the test process, spun on a background thread."""
+class RosProbe(BackgroundNode):
+    """The tests' rclpy node (own context, spun on a background thread)."""
 
     def __init__(self, name: str = "gc_test_probe") -> None:
-        import rclpy
-        from rclpy.executors import SingleThreadedExecutor
-
-        self._rclpy = rclpy
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node(name, context=self.context)
-        self._executor = SingleThreadedExecutor(context=self.context)
-        self._executor.add_node(self.node)
-        self._thread = threading.Thread(target=self._spin, daemon=True)
-        self._thread.start()
-
-    def _spin(self) -> None:
-        from rclpy.executors import ExternalShutdownException
-
-        with contextlib.suppress(ExternalShutdownException):
-            self._executor.spin()
+        super().__init__(name)
 
     @staticmethod
     def _default_qos():
@@ -237,9 +221,3 @@ class RosProbe:
         request = GetParameters.Request(names=names)
         answer = self.call(GetParameters, f"{node_fqn}/get_parameters", request, timeout)
         return {n: parameter_value_to_python(v) for n, v in zip(names, answer.values, strict=True)}
-
-    def close(self) -> None:
-        self._executor.shutdown(timeout_sec=2.0)
-        self.node.destroy_node()
-        self._rclpy.try_shutdown(context=self.context)
-        self._thread.join(timeout=5.0)

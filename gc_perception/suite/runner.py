@@ -154,18 +154,30 @@ class SuiteRunner:
         """Start, supervise until `duration` (None: until SIGINT/SIGTERM), then stop all."""
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         self.start()
-        deadline = None if duration is None else time.monotonic() + duration
         try:
-            while deadline is None or time.monotonic() < deadline:
-                self.poll()
-                if tick is not None:
-                    tick()
-                time.sleep(0.2)
+            self.supervise(lambda: False, duration, tick)
         except KeyboardInterrupt:
             self.report("interrupted: stopping the suite")
         finally:
             self.stop()
             signal.signal(signal.SIGTERM, previous)
+
+    def supervise(
+        self,
+        done: Callable[[], bool],
+        timeout: float | None = None,
+        tick: Callable[[], None] | None = None,
+    ) -> bool:
+        """Poll (restarting dead nodes) until `done()` or `timeout` s; returns done()."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not done():
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            self.poll()
+            if tick is not None:
+                tick()
+            time.sleep(0.2)
+        return True
 
     def stop(self, grace: float = 8.0) -> None:
         """End every node this runner started (by PID) and clean Fast DDS shared memory."""
