@@ -185,6 +185,19 @@ class RosProbe(BackgroundNode):
             f"{count} subscriber(s) on {publisher.topic_name}",
         )
 
+    def publish_until(self, publisher, message: Any, condition: Callable[[], Any],
+                      timeout: float = DEFAULT_TIMEOUT_S, period: float = 0.25) -> Any:
+        """Publish `message` every `period` s until `condition()` holds: the first samples after
+        discovery can be lost while the subscriber side is still matching the publisher."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            publisher.publish(message)
+            try:
+                return wait_until(condition, period, "condition")
+            except TimeoutError:
+                continue
+        raise TimeoutError(f"{publisher.topic_name}: condition not met after {timeout:.1f} s")
+
     def call(self, srv_type: type, service: str, request: Any, timeout: float = DEFAULT_TIMEOUT_S):
         """Call a service and wait for its answer (the service must appear within `timeout`)."""
         client = self.node.create_client(srv_type, service)
