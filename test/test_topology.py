@@ -10,7 +10,7 @@ from gc_perception.adascale.topology import (
     CoreTopology,
     detect_from_sysfs,
     load_topology,
-    parse_cpu_list,
+    sysfs_cpu_list,
 )
 
 CONFIG = """
@@ -39,8 +39,8 @@ def device_config(tmp_path: Path, detect: bool) -> Path:
 
 
 def test_cpu_lists_parse_like_the_kernel_writes_them():
-    assert parse_cpu_list("0-3,8,10-11\n") == [0, 1, 2, 3, 8, 10, 11]
-    assert parse_cpu_list("") == []
+    assert sysfs_cpu_list("0-3,8,10-11\n") == [0, 1, 2, 3, 8, 10, 11]
+    assert sysfs_cpu_list("") == []
 
 
 def test_big_little_capacities_lowest_is_efficiency(tmp_path):

@@ -24,6 +24,8 @@ from typing import Any
 
 import yaml
 
+from gc_perception.adascale.cpu_affinity import cpu_ids
+
 EFFICIENCY = "efficiency"
 PERFORMANCE = "performance"
 CORE_CLASSES = (EFFICIENCY, PERFORMANCE)
@@ -59,15 +61,10 @@ class CoreTopology:
         return list(self.classes.get(core_class, []))
 
 
-def parse_cpu_list(text: str) -> list[int]:
-    """A kernel cpulist ("0-3,8,10-11") as sorted CPU ids."""
-    cpus: set[int] = set()
-    for part in text.strip().split(","):
-        if not part:
-            continue
-        first, _, last = part.partition("-")
-        cpus.update(range(int(first), int(last or first) + 1))
-    return sorted(cpus)
+def sysfs_cpu_list(text: str) -> list[int]:
+    """A kernel cpulist file's content ("0-3,8\n", possibly empty) as sorted CPU ids."""
+    text = text.strip()
+    return sorted(cpu_ids(text)) if text else []
 
 
 def load_topology(device_config: str | Path, sysfs_root: str | Path = "/sys") -> CoreTopology:
@@ -123,8 +120,8 @@ def _hybrid_topology(sysfs_root: Path) -> CoreTopology | None:
     if not (atom.is_file() and core.is_file()):
         return None
     classes = {
-        EFFICIENCY: parse_cpu_list(atom.read_text()),
-        PERFORMANCE: parse_cpu_list(core.read_text()),
+        EFFICIENCY: sysfs_cpu_list(atom.read_text()),
+        PERFORMANCE: sysfs_cpu_list(core.read_text()),
     }
     return CoreTopology(classes, "sysfs:hybrid", "Intel hybrid: cpu_atom = efficiency")
 
