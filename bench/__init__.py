@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): each prints its figures and the command that produced them."""
