@@ -59,6 +59,26 @@ def _same_kind(value: Any, default: Any) -> bool:
     return isinstance(value, type(default))
 
 
+def rejects(
+    check: Callable[[Any], object], allow_empty: bool = True
+) -> Callable[[Any], str | None]:
+    """A ParamSpec validator from a parser or loader: the error it raises is the reason.
+
+    With `allow_empty`, '' passes unchecked (it means "none" or "default" for such parameters).
+    """
+
+    def validator(value: Any) -> str | None:
+        if allow_empty and value == "":
+            return None
+        try:
+            check(value)
+        except (ValueError, OSError, RuntimeError) as error:
+            return str(error)
+        return None
+
+    return validator
+
+
 def check_all(specs: Mapping[str, ParamSpec], changes: Mapping[str, Any]) -> str | None:
     """First reason any of `changes` is refused (unknown names included), or None."""
     for name, value in changes.items():

@@ -1,6 +1,6 @@
 import pytest
 
-from gc_perception.params import ParamSpec, check_all, index
+from gc_perception.params import ParamSpec, check_all, index, rejects
 
 
 def test_type_range_choice_and_custom_rules():
@@ -29,3 +29,16 @@ def test_check_all_reports_first_problem_and_ignores_foreign_names():
 def test_duplicate_specs_are_refused():
     with pytest.raises(ValueError, match="twice"):
         index([ParamSpec("a", 1, "a"), ParamSpec("a", 2, "a")])
+
+
+def test_rejects_turns_a_loader_error_into_the_reason():
+    def load(path: str) -> str:
+        if path != "good":
+            raise FileNotFoundError(f"{path} not found")
+        return path
+
+    spec = ParamSpec("file", "", "a file", validator=rejects(load))
+    assert spec.check("good") is None and spec.check("") is None
+    assert spec.check("bad") == "file: bad not found"
+    strict = ParamSpec("file", "x", "a file", validator=rejects(load, allow_empty=False))
+    assert strict.check("") == "file:  not found"

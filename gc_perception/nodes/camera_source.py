@@ -18,7 +18,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from gc_perception.diagnostics import Level, Status
 from gc_perception.imaging import COMPRESSED_FORMATS, encode_compressed, encode_raw
 from gc_perception.nodes.node_support import DiagnosticsPublisher, NodeParameters, run
-from gc_perception.params import ParamSpec
+from gc_perception.params import ParamSpec, rejects
 from gc_perception.sources.frames import (
     Backoff,
     FrameSource,
@@ -28,20 +28,11 @@ from gc_perception.sources.frames import (
 )
 from gc_perception.stats import RateMeter
 
-
-def _source_problem(uri: str) -> str | None:
-    try:
-        source_kind(uri)
-    except SourceError as error:
-        return str(error)
-    return None
-
-
 SPECS = [
     ParamSpec(
         "source", "", "Video file, image folder, V4L2 device ('0', 'device:0', '/dev/video0') "
         "or stream URL (rtsp://, http://); '' = no source (idle)",
-        validator=lambda uri: _source_problem(uri) if uri else None,
+        validator=rejects(source_kind),
     ),
     ParamSpec("fps", 10.0, "Publish rate (Hz); 0 = as fast as possible", min_value=0.0,
               max_value=240.0),

@@ -26,33 +26,17 @@ from gc_perception.diagnostics import Level, Status
 from gc_perception.gating.detector_stats import DetectorStats
 from gc_perception.gating.gated_model import GatedModel, InferenceResult, StageConfig
 from gc_perception.nodes.node_support import DiagnosticsPublisher, NodeParameters
-from gc_perception.params import ParamSpec
+from gc_perception.params import ParamSpec, rejects
 from gc_perception.resources import find_config, find_model_manifest
 
 STAGE_KEYS = ("stage_a_threads", "stage_a_cpus", "stage_b_threads", "stage_b_cpus")
-
-
-def _cpu_list_problem(text: str) -> str | None:
-    try:
-        parse_cpu_list(text)
-    except ValueError as error:
-        return str(error)
-    return None
-
-
-def _model_problem(model: str) -> str | None:
-    try:
-        find_model_manifest(model)
-    except FileNotFoundError as error:
-        return str(error)
-    return None
 
 
 def detector_specs(default_model: str) -> list[ParamSpec]:
     cpus = "CPU list for stage {} ('0-1,3'; '' = all CPUs this process may use)"
     return [
         ParamSpec("model", default_model, "Shipped model id (models/<id>) or manifest path",
-                  validator=_model_problem),
+                  validator=rejects(find_model_manifest, allow_empty=False)),
         ParamSpec("branch", "", "Model branch; '' = the manifest's default branch"),
         ParamSpec("gate_threshold", -1.0, "Gate threshold in [0,1]; -1 = the branch's "
                   "calibrated threshold from the manifest", min_value=-1.0, max_value=1.0),
@@ -62,10 +46,10 @@ def detector_specs(default_model: str) -> list[ParamSpec]:
         ParamSpec("ungated", False, "Baseline mode: always run stage B (for comparisons)"),
         ParamSpec("stage_a_threads", 1, "onnxruntime threads of stage A (capped at its CPUs)",
                   min_value=1, max_value=64),
-        ParamSpec("stage_a_cpus", "", cpus.format("A (gate)"), validator=_cpu_list_problem),
+        ParamSpec("stage_a_cpus", "", cpus.format("A (gate)"), validator=rejects(parse_cpu_list)),
         ParamSpec("stage_b_threads", 1, "onnxruntime threads of stage B (capped at its CPUs)",
                   min_value=1, max_value=64),
-        ParamSpec("stage_b_cpus", "", cpus.format("B"), validator=_cpu_list_problem),
+        ParamSpec("stage_b_cpus", "", cpus.format("B"), validator=rejects(parse_cpu_list)),
         ParamSpec("diagnostics_period_s", 1.0, "Period of /diagnostics", min_value=0.1,
                   max_value=60.0),
     ]

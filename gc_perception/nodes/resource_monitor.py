@@ -12,7 +12,6 @@ real readings and flagged as such in both.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from rclpy.node import Node
@@ -25,27 +24,13 @@ from gc_perception.monitor import simulation, thresholds
 from gc_perception.monitor.sampler import Sampler, SuiteProcesses
 from gc_perception.monitor.simulation import Simulation, load_scenario, resolve_scenario
 from gc_perception.nodes.node_support import DiagnosticsPublisher, NodeParameters, run
-from gc_perception.params import ParamSpec
+from gc_perception.params import ParamSpec, rejects
 
 STATE_QOS = QoSProfile(
     depth=1,
     reliability=ReliabilityPolicy.RELIABLE,
     durability=DurabilityPolicy.TRANSIENT_LOCAL,
 )
-
-
-def _problem(check: Callable[[str], object]) -> Callable[[str], str | None]:
-    """A ParamSpec validator from a loader: the loader's error is the reason ('' is fine)."""
-
-    def validator(value: str) -> str | None:
-        try:
-            if value:
-                check(value)
-        except (ValueError, OSError) as error:
-            return str(error)
-        return None
-
-    return validator
 
 
 def parse_pids(text: str) -> list[int]:
@@ -63,20 +48,20 @@ SPECS = [
         "device_config",
         "",
         "Device YAML (core classes); '' = packaged config/device.yaml",
-        validator=_problem(load_topology),
+        validator=rejects(load_topology),
     ),
     ParamSpec(
         "scenario",
         "",
         "Simulation scenario: a YAML path, or a name in config/scenarios "
         "(e.g. low_battery); '' = none. Restarts from t=0 when set",
-        validator=_problem(lambda name: load_scenario(resolve_scenario(name))),
+        validator=rejects(lambda name: load_scenario(resolve_scenario(name))),
     ),
     ParamSpec(
         "watch_pids",
         "",
         "Extra PIDs to report with the suite's processes, e.g. '123,456'",
-        validator=_problem(parse_pids),
+        validator=rejects(parse_pids),
     ),
     ParamSpec(
         "process_rescan_s",
