@@ -72,6 +72,13 @@ def launch_node(run_dir: Path, request: pytest.FixtureRequest):
         started.append(process)
         return process
 
+    def command(argv: list[str], name: str) -> NodeProcess:
+        """Any other program of ours (e.g. the runner), same environment and cleanup."""
+        process = NodeProcess(argv, dict(_SESSION_ENV), run_dir / f"{request.node.name}-{name}.log")
+        started.append(process)
+        return process
+
+    launch.command = command
     yield launch
     for process in started:
         process.stop()
