@@ -11,14 +11,23 @@ detection (topic `~/detections` of each vision_detector), one per processed fram
   size actually handed over; 0 when stopped), handoff_dense_bytes, latency_ms {preprocess,
   stage_a, stage_b|null, total, since_stamp}, cpu_ms {stage_a, stage_b|null}, cpus {stage_a,
   stage_b}, energy_mj (estimate, see gc_perception.adascale.energy) or null.
-keyword (topic `~/keywords` of each audio_detector), one per detected keyword (after the
-refractory time):
-  stamp, frame_id, node, task, model, branch, mode, keyword, score, gate_score, gate_threshold,
-  early_stopped (false for events; stopped windows are counted in diagnostics), window_start_s,
-  latency_ms {...}.
+keyword (topic `~/keywords` of each audio_detector), one per spoken keyword (the best window
+of the word, see gc_perception.gating.keyword_spotting):
+  stamp (time of the window's last sample, from the audio chunks' source timestamps),
+  frame_id ("": audio carries no frame), node, task, model, branch, mode, keyword, score,
+  gate_score, gate_threshold, early_stopped (false for events; stopped windows are counted in
+  diagnostics), window_start_s, window_end_s (stream seconds since the detector's first
+  sample), level_dbfs (stage-0 level of the window), latency_ms {features, total (of the window
+  that decided the event, hold_s later), stage_a, stage_b (of the event's window), since_stamp},
+  cpu_ms {stage_a, stage_b}, energy_mj (estimate).
 decision (topic `adascale/decisions`, adascale_manager), one per change:
-  time, node, from {branch, stage_a_cpus, stage_b_cpus, threads}, to {...}, reason, predicted
-  {latency_ms, accuracy, energy_mj}.
+  time (Unix s), node, from {branch, stage_a_cpus, stage_b_cpus, threads {stage_a, stage_b},
+  placement} (null: not decided before; CPU lists and threads null: as the node started),
+  to {...}, reason (human-readable), predicted {latency_ms (stage A + B, under the current
+  load), accuracy, energy_mj (estimate), memory_mb}, goal {latency_budget_ms, min_accuracy,
+  priority, memory_budget_mb}, mode ("normal" | "energy saving" | "memory saving" | both),
+  causes [text], conditions (text summary of the device state used), simulated [dotted paths
+  of device_state readings that were simulated; empty = all real].
 """
 
 from __future__ import annotations

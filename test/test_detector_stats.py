@@ -29,3 +29,13 @@ def test_summary_counts_stops_latencies_and_energy():
     assert figures["latency_total_p50_ms"] == pytest.approx(4.0)
     assert figures["cpu_ms_mean"] == pytest.approx((1.5 * 3 + 8.5) / 4)
     assert figures["energy_mj_per_input"] == pytest.approx(0.5)
+
+
+def test_stage0_stops_count_as_early_stops_of_the_chain():
+    stats = DetectorStats()
+    stats.record_stage0_stop(total_ms=0.1)
+    stats.record(result(True), preprocess_ms=1.0, total_ms=4.0, positive=False, energy_mj=0.5)
+    figures = stats.summary()
+    assert figures["inputs"] == 2 and figures["early_stopped"] == 2
+    assert figures["early_stopped_stage0"] == 1 and figures["early_stopped_gate"] == 1
+    assert figures["early_stop_rate"] == pytest.approx(1.0)

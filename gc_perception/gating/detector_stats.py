@@ -19,6 +19,7 @@ class DetectorStats:
     def __init__(self, window: int = 200) -> None:
         self.inputs = 0
         self.early_stopped = 0
+        self.stage0_stopped = 0
         self.positives = 0
         self.rejected_inputs = 0
         self.branch_switches = 0
@@ -50,6 +51,17 @@ class DetectorStats:
         self._cpu_ms.add(cpu)
         self.rate_out.tick()
 
+    def record_stage0_stop(self, total_ms: float) -> None:
+        """An input stopped by a stage-0 check (energy, motion) before stage A ran: an early
+        stop of the gate chain that costs no model time."""
+        self.inputs += 1
+        self.early_stopped += 1
+        self.stage0_stopped += 1
+        self._stopped.add(1.0)
+        self._cpu_ms.add(0.0)
+        self.latency_ms["total"].add(total_ms)
+        self.rate_out.tick()
+
     def summary(self) -> dict[str, Any]:
         """Flat figures, None where nothing was measured yet."""
         figures: dict[str, Any] = {
@@ -57,6 +69,8 @@ class DetectorStats:
             "fps_in": self.rate_in.rate(),
             "fps_out": self.rate_out.rate(),
             "early_stopped": self.early_stopped,
+            "early_stopped_stage0": self.stage0_stopped,
+            "early_stopped_gate": self.early_stopped - self.stage0_stopped,
             "early_stop_rate": self.early_stopped / self.inputs if self.inputs else None,
             "early_stop_rate_recent": self._stopped.mean(),
             "positives": self.positives,
