@@ -3,7 +3,7 @@ import json
 from gc_perception.training.evaluate import render, verdict
 
 GATE = {"esr": 0.85, "pass_rate": 0.975, "precision_gated": 0.90, "precision_ungated": 0.905,
-        "recall_gated": 0.88, "recall_ungated": 0.90}
+        "recall_gated": 0.895, "recall_ungated": 0.90}
 
 
 def test_verdict_names_each_missed_target():
