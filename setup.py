@@ -17,6 +17,7 @@ CONSOLE_SCRIPTS = [
     "resource_monitor = gc_perception.nodes.resource_monitor:main",
     "adascale_manager = gc_perception.nodes.adascale_manager:main",
     "gc-perception = gc_perception.suite.cli:main",
+    "gc-perception-profile = gc_perception.adascale.profiler:main",
 ]
 
 
