@@ -77,16 +77,19 @@ def test_keyword_stream_gives_its_keywords_at_their_times(launch_node, ros_probe
     assert values["dropped_audio_s"] == "0"
     words = truth()
     spoken = [w for w in words if w["word"] in manifest.positive_labels]
-    found = keywords(events)
 
     def heard(event, word) -> bool:  # the word lies inside the window that made the event
         return event["window_start_s"] < word["end_s"] and event["window_end_s"] > word["start_s"]
 
+    def named_right(found) -> list[dict]:
+        return [e for e in found if any(heard(e, w) and w["word"] == e["keyword"] for w in words)]
+
+    # an event is decided hold_s after its word: the last ones may still be in flight
+    events.wait_for(lambda ms: 2 * len(named_right(keywords(events))) >= len(spoken), timeout=10)
+    found = keywords(events)
     on_a_word = [next((w for w in words if heard(e, w)), None) for e in found]
     assert all(on_a_word), found  # no event in silence or noise
     assert len({w["start_s"] for w in on_a_word}) == len(found)  # one event per spoken word
-    correct = [e for e, w in zip(found, on_a_word, strict=True) if w["word"] == e["keyword"]]
-    assert 2 * len(correct) >= len(spoken), found
     for event in found:
         assert event["model"] == model and event["keyword"] in manifest.positive_labels
         assert event["branch"] == manifest.default_branch and not event["early_stopped"]
