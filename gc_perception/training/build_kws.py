@@ -370,50 +370,12 @@ CALIBRATION_SPLIT = (
 def branch_entry(name: str, files: dict[str, Path], threshold: float, n_positives: int) -> dict:
     operators, description = BRANCH_DESCRIPTIONS[name]
     features = parse_spec(td.INPUT_SPEC)
-    input_shape = [1, 1, features.n_mels, features.frames]
-    session = onnx_tools.cpu_session(files["a"])
-    handoff = session.run(["handoff"], {"input": np.zeros(input_shape, np.float32)})[0]
-    handoff_shape = list(handoff.shape)
-    return {
-        "description": description,
-        "operators": list(operators),
-        "input_shape": input_shape,
-        "stage_a": {
-            **_stage_entry(files["a"], {"input": input_shape}),
-            "input": "input",
-            "gate_output": "gate_score",
-            "handoff_output": "handoff",
-        },
-        "stage_b": {
-            **_stage_entry(files["b"], {"handoff": handoff_shape}),
-            "input": "handoff",
-            "output": "scores",
-        },
-        "handoff": {
-            "shape": handoff_shape,
-            "dtype": "float32",
-            "dense_bytes": int(np.prod(handoff_shape)) * 4,
-        },
-        "gate": {
-            "threshold": threshold,
-            "calibration": {
-                "method": "recall_target",
-                "target_pass_rate": TARGET_PASS_RATE,
-                "split": CALIBRATION_SPLIT,
-                "n_positives": n_positives,
-            },
-        },
-        "metrics": {},
-    }
-
-
-def _stage_entry(path: Path, input_shapes: dict[str, list[int]]) -> dict:
-    return {
-        "file": path.name,
-        "sha256": onnx_tools.sha256_file(path),
-        "params": onnx_tools.count_params(path),
-        "macs": onnx_tools.count_macs(path, input_shapes),
-    }
+    calibration = {"method": "recall_target", "target_pass_rate": TARGET_PASS_RATE,
+                   "split": CALIBRATION_SPLIT, "n_positives": n_positives}
+    return onnx_tools.manifest_branch_entry(
+        description, operators, [1, 1, features.n_mels, features.frames], files, threshold,
+        calibration,
+    )
 
 
 def calibrate_branch(files: dict[str, Path], audio: td.LabelledSet) -> tuple[float, int]:

@@ -381,51 +381,14 @@ def calibration_images(pool: vision_data.Pool, train: np.ndarray, rng) -> list[n
     ]
 
 
-def _stage_entry(path: Path, input_shapes: dict[str, list[int]]) -> dict:
-    return {
-        "file": path.name,
-        "sha256": onnx_tools.sha256_file(path),
-        "params": onnx_tools.count_params(path),
-        "macs": onnx_tools.count_macs(path, input_shapes),
-    }
-
-
 def branch_entry(branch: BranchSpec, files: dict[str, Path], threshold: float, n_pos: int) -> dict:
     """One manifest branch; sizes from the ONNX graphs at this branch's resolution."""
-    shape = [1, 3, branch.resolution, branch.resolution]
-    session = onnx_tools.cpu_session(files["a"])
-    handoff_shape = list(session.run(["handoff"], {"input": np.zeros(shape, np.float32)})[0].shape)
-    return {
-        "description": branch.description,
-        "operators": list(branch.operators),
-        "input_shape": shape,
-        "stage_a": {
-            **_stage_entry(files["a"], {"input": shape}),
-            "input": "input",
-            "gate_output": "gate_score",
-            "handoff_output": "handoff",
-        },
-        "stage_b": {
-            **_stage_entry(files["b"], {"handoff": handoff_shape}),
-            "input": "handoff",
-            "output": "scores",
-        },
-        "handoff": {
-            "shape": handoff_shape,
-            "dtype": "float32",
-            "dense_bytes": int(np.prod(handoff_shape)) * 4,
-        },
-        "gate": {
-            "threshold": threshold,
-            "calibration": {
-                "method": "recall_target",
-                "target_pass_rate": TARGET_PASS_RATE,
-                "split": "calib (sources disjoint from train and test)",
-                "n_positives": n_pos,
-            },
-        },
-        "metrics": {},
-    }
+    calibration = {"method": "recall_target", "target_pass_rate": TARGET_PASS_RATE,
+                   "split": "calib (sources disjoint from train and test)", "n_positives": n_pos}
+    return onnx_tools.manifest_branch_entry(
+        branch.description, branch.operators, [1, 3, branch.resolution, branch.resolution],
+        files, threshold, calibration,
+    )
 
 
 def calibrate_branch(

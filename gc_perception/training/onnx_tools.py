@@ -214,3 +214,36 @@ def _node_macs(node: onnx.NodeProto, shapes: Mapping[str, tuple[int, ...]]) -> i
         trans_b = next((a.i for a in node.attribute if a.name == "transB"), 0)
         return int(np.prod(out, dtype=np.int64) * (weight[1] if trans_b else weight[0]))
     return int(np.prod(out, dtype=np.int64) * weight[-2])
+
+
+def manifest_branch_entry(
+    description: str,
+    operators: Sequence[str],
+    input_shape: list[int],
+    files: Mapping[str, Path],
+    threshold: float,
+    calibration: Mapping[str, object],
+) -> dict:
+    """One manifest branch from its stage files ("a", "b"): hashes, sizes at `input_shape`,
+    the handoff measured by running stage A, and the calibrated gate."""
+    session = cpu_session(files["a"])
+    zeros = np.zeros(input_shape, np.float32)
+    handoff_shape = list(session.run(["handoff"], {"input": zeros})[0].shape)
+    return {
+        "description": description,
+        "operators": list(operators),
+        "input_shape": input_shape,
+        "stage_a": {**_stage_entry(files["a"], {"input": input_shape}), "input": "input",
+                    "gate_output": "gate_score", "handoff_output": "handoff"},
+        "stage_b": {**_stage_entry(files["b"], {"handoff": handoff_shape}), "input": "handoff",
+                    "output": "scores"},
+        "handoff": {"shape": handoff_shape, "dtype": "float32",
+                    "dense_bytes": int(np.prod(handoff_shape)) * 4},
+        "gate": {"threshold": threshold, "calibration": dict(calibration)},
+        "metrics": {},
+    }
+
+
+def _stage_entry(path: Path, input_shapes: Mapping[str, Sequence[int]]) -> dict:
+    return {"file": path.name, "sha256": sha256_file(path), "params": count_params(path),
+            "macs": count_macs(path, input_shapes)}
