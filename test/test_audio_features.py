@@ -12,23 +12,10 @@ from gc_perception.gating.audio_features import (
     model_input,
     parse_spec,
 )
+from gc_perception.gating.manifest import load_manifest
+from gc_perception.resources import find_model_manifest
 
-INPUT_SPEC = {
-    "kind": "audio",
-    "sample_rate": 16000,
-    "clip_samples": 16000,
-    "layout": "N1FT",
-    "features": {
-        "type": "log_mel",
-        "n_mels": 40,
-        "n_fft": 512,
-        "win_length": 480,
-        "hop_length": 160,
-        "fmin": 20,
-        "fmax": 7600,
-        "log_floor": 1e-6,
-    },
-}
+INPUT_SPEC = load_manifest(find_model_manifest("kws10")).input  # the shipped features
 
 
 def tone(hz: float, seconds: float = 1.0, amplitude: float = 0.5) -> np.ndarray:
