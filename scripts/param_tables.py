@@ -1,6 +1,7 @@
-"""Print the README's parameter tables from the nodes' ParamSpecs (so the docs match the code).
+"""Write docs/parameters.md from the nodes' ParamSpecs, so the docs match the code
+(test/test_param_tables.py checks that the committed file is current).
 
-    .venv/bin/python scripts/param_tables.py > /tmp/params.md
+    .venv/bin/python scripts/param_tables.py > docs/parameters.md
 """
 
 from __future__ import annotations
@@ -37,13 +38,26 @@ def rule(spec: ParamSpec) -> str:
     return "; ".join(parts)
 
 
-def main() -> None:
+HEADER = ("# Node parameters\n\nGenerated from the nodes' ParamSpecs by "
+          "`.venv/bin/python scripts/param_tables.py`; every parameter is changeable at run time "
+          "through `<node>/set_parameters` and validated (refusals carry a reason).")
+
+
+def parameter_tables() -> str:
+    """docs/parameters.md: one table per node."""
+    lines = [HEADER]
     for title, specs in TABLES.items():
-        print(f"\n**{title}**\n\n| parameter | default | valid | meaning |\n|---|---|---|---|")
+        lines += ["", f"**{title}**", "", "| parameter | default | valid | meaning |",
+                  "|---|---|---|---|"]
         for spec in specs:
             default = f"`{spec.default!r}`" if spec.default != "" else "`''`"
             text = spec.description.replace("|", "/")
-            print(f"| `{spec.name}` | {default} | {rule(spec)} | {text} |")
+            lines.append(f"| `{spec.name}` | {default} | {rule(spec)} | {text} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    print(parameter_tables(), end="")
 
 
 if __name__ == "__main__":

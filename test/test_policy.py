@@ -33,15 +33,18 @@ POWER = {"efficiency": CorePower(0.35, 0.02), "performance": CorePower(1.8, 0.08
 EE = Placement("efficiency", "efficiency")
 EP = Placement("efficiency", "performance")
 PP = Placement("performance", "performance")
+ANY = Placement("any", "any")
 MB = 1_000_000
 
 
 def branch(name: str, a_ms: float, b_ms: float, accuracy: float, memory_mb: int) -> BranchProfile:
-    """Efficiency cores take twice as long as performance cores (a big.LITTLE-like device);
-    the policy plans with the p95 latency, given here as `a_ms`/`b_ms`."""
+    """Efficiency cores take twice as long as performance cores (a big.LITTLE-like device), an
+    unpinned stage 20% longer (it sometimes lands on a slow core); the policy plans with the
+    p95 latency, given here as `a_ms`/`b_ms` on the performance class."""
     def costs(ms: float) -> dict[str, StageCost]:
         return {"efficiency": StageCost(1.8 * ms, 2 * ms, 2 * ms),
-                "performance": StageCost(0.9 * ms, ms, ms)}
+                "performance": StageCost(0.9 * ms, ms, ms),
+                "any": StageCost(1.1 * ms, 1.2 * ms, 1.2 * ms)}
     return BranchProfile(name, {"a": costs(a_ms), "b": costs(b_ms)}, memory_mb * MB,
                          memory_mb * MB, memory_mb * MB, accuracy, "test", 1.0)
 
@@ -70,41 +73,47 @@ def decide_one(node: NodeView, conditions: Conditions = IDLE, settings: Settings
 
 CASES = [
     # (case, current, conditions, goal changes, expected choice, words in the reason)
-    ("first, idle: most accurate that fits, gate on the efficiency core",
-     None, IDLE, {}, Choice("heavy", EP), ["first assignment"]),
+    ("first, idle: most accurate, then fastest",
+     None, IDLE, {}, Choice("heavy", PP), ["first assignment"]),
     ("overload -> lighter branch",
-     Choice("heavy", EP), replace(IDLE, cpu_busy=(0.9, 0.9)), {}, Choice("mid", EP),
+     Choice("heavy", PP), replace(IDLE, cpu_busy=(0.9, 0.9)), {}, Choice("mid", PP),
      ["fails", "ms > budget 30"]),
     ("headroom -> heavier branch",
-     Choice("mid", EP), IDLE, {}, Choice("heavy", EP), ["better on accuracy"]),
+     Choice("mid", PP), IDLE, {}, Choice("heavy", PP), ["better on accuracy"]),
     ("low battery, unplugged -> least energy",
-     Choice("heavy", EP), replace(IDLE, battery_percent=12.0, battery_plugged=False), {},
+     Choice("heavy", PP), replace(IDLE, battery_percent=12.0, battery_plugged=False), {},
      Choice("light", EE), ["energy saving", "better on energy"]),
+    ("low battery, tight budget -> the GC split: gate on the efficiency core",
+     Choice("heavy", PP), replace(IDLE, battery_percent=12.0, battery_plugged=False),
+     {"latency_budget_ms": 10.0}, Choice("light", EP), ["energy saving"]),
     ("low battery but plugged -> normal",
-     Choice("heavy", EP), replace(IDLE, battery_percent=12.0, battery_plugged=True), {},
-     Choice("heavy", EP), ["still best"]),
+     Choice("heavy", PP), replace(IDLE, battery_percent=12.0, battery_plugged=True), {},
+     Choice("heavy", PP), ["still best"]),
     ("hot -> least energy",
-     Choice("heavy", EP), replace(IDLE, temperature_celsius=91.0), {}, Choice("light", EE),
+     Choice("heavy", PP), replace(IDLE, temperature_celsius=91.0), {}, Choice("light", EE),
      ["energy saving"]),
     ("throttling -> least energy",
-     Choice("heavy", EP), replace(IDLE, throttling=True), {}, Choice("light", EE),
+     Choice("heavy", PP), replace(IDLE, throttling=True), {}, Choice("light", EE),
      ["energy saving"]),
     ("memory pressure -> smallest footprint",
-     Choice("heavy", EP), replace(IDLE, memory_percent=92.0), {}, Choice("light", EE),
+     Choice("heavy", PP), replace(IDLE, memory_percent=92.0), {}, Choice("light", PP),
      ["memory saving", "better on memory"]),
     ("near the memory mark: no growth past it",
-     Choice("light", EE), replace(IDLE, memory_percent=84.0), {}, Choice("mid", EE),
+     Choice("light", PP), replace(IDLE, memory_percent=84.0), {}, Choice("mid", PP),
      ["better on accuracy"]),
     ("memory budget of the node",
-     Choice("mid", EE), IDLE, {"memory_budget_mb": 25.0}, Choice("mid", EE), ["still best"]),
+     Choice("mid", PP), IDLE, {"memory_budget_mb": 25.0}, Choice("mid", PP), ["still best"]),
     ("accuracy floor unreachable in time: keep the deadline",
-     Choice("heavy", EP), IDLE, {"latency_budget_ms": 8.0, "min_accuracy": 0.9},
-     Choice("light", EP), ["no branch meets both"]),
+     Choice("heavy", PP), IDLE, {"latency_budget_ms": 8.0, "min_accuracy": 0.9},
+     Choice("light", PP), ["no branch meets both"]),
     ("no branch fits the budget: fastest",
-     Choice("heavy", EP), IDLE, {"latency_budget_ms": 3.0}, Choice("light", PP),
+     Choice("heavy", PP), IDLE, {"latency_budget_ms": 3.0}, Choice("light", PP),
      ["no branch meets the 3 ms budget"]),
     ("load on the efficiency core only: the gate moves off it",
      Choice("heavy", EP), replace(IDLE, cpu_busy=(1.0, 0.0)), {}, Choice("heavy", PP),
+     ["fails: 32.0 ms > budget 30"]),
+    ("load on one core: an unpinned stage goes to the other",
+     Choice("heavy", PP), replace(IDLE, cpu_busy=(0.0, 0.6)), {}, Choice("heavy", ANY),
      ["fails: 32.0 ms > budget 30"]),
 ]
 
@@ -123,62 +132,78 @@ def test_policy_table(case, current, conditions, goal, expected, words):
 
 def test_dwell_time_is_respected_then_the_switch_happens():
     overload = replace(IDLE, cpu_busy=(0.9, 0.9))
-    held = decide_one(view(Choice("heavy", EP), changed_at=NOW - 3.0), overload)
-    assert not held.changed and held.choice == Choice("heavy", EP)
+    held = decide_one(view(Choice("heavy", PP), changed_at=NOW - 3.0), overload)
+    assert not held.changed and held.choice == Choice("heavy", PP)
     assert "dwell" in held.reason
-    moved = decide_one(view(Choice("heavy", EP), changed_at=NOW - 10.0), overload)
+    moved = decide_one(view(Choice("heavy", PP), changed_at=NOW - 10.0), overload)
     assert moved.changed and moved.choice.branch == "mid"
 
 
 def test_switch_margin_keeps_a_choice_that_still_fits():
-    # heavy EP at 24 x 1.2 = 28.8 ms still fits 30 ms: kept; as a new choice it would not be
-    # (28.8 > 30 x 0.85), which is the dead band that stops flapping.
-    loaded = replace(IDLE, cpu_busy=(0.2, 0.2))
-    kept = decide_one(view(Choice("heavy", EP)), loaded)
-    assert kept.choice == Choice("heavy", EP) and not kept.changed
+    # heavy PP at 20 x 1.4 = 28 ms still fits 30 ms: kept; as a new choice it would not be
+    # (28 > 30 x 0.85), which is the dead band that stops flapping.
+    loaded = replace(IDLE, cpu_busy=(0.4, 0.4))
+    kept = decide_one(view(Choice("heavy", PP)), loaded)
+    assert kept.choice == Choice("heavy", PP) and not kept.changed
     fresh = decide_one(view(None), loaded)
-    assert fresh.choice != Choice("heavy", EP)
+    assert fresh.choice.branch != "heavy"
 
 
 def test_no_flapping_on_noisy_load():
+    """Per-core load at 2 Hz, noisy (sd 10 points) around 40%, where heavy's 20 ms x (1 + u)
+    sits between the switch-back mark (u <= 0.275) and the budget (u > 0.5); smoothed as the
+    manager does (load_smoothing 0.3), one decision a second for 5 minutes."""
     rng = random.Random(1)
-    node = view(Choice("heavy", EP), changed_at=None)
-    modes, changes = Modes(), []
-    for step in range(300):
-        now = NOW + step
-        busy = min(1.0, max(0.0, rng.gauss(0.22, 0.08)))
-        conditions = replace(IDLE, cpu_busy=(busy, busy))
-        modes = resolve_modes(conditions, SETTINGS, modes)
-        [decision] = decide([node], conditions, TOPOLOGY, POWER, SETTINGS, modes, now)
+    node = view(Choice("heavy", PP), changed_at=None)
+    modes, smoothed, changes = Modes(), None, []
+    for step in range(600):
+        busy = min(1.0, max(0.0, rng.gauss(0.4, 0.1)))
+        smoothed = smooth(smoothed, replace(IDLE, cpu_busy=(busy, busy)), 0.3)
+        if step % 2:
+            continue
+        now = NOW + step / 2
+        modes = resolve_modes(smoothed, SETTINGS, modes)
+        [decision] = decide([node], smoothed, TOPOLOGY, POWER, SETTINGS, modes, now)
         if decision.changed:
             changes.append(now)
             node = replace(node, current=decision.choice, changed_at=now)
-    assert len(changes) <= 4, changes
+    assert len(changes) <= 2, changes
     assert all(b - a >= SETTINGS.dwell_s for a, b in pairwise(changes))
 
 
 def test_priority_decides_first_and_its_load_counts_for_the_others():
     high = replace(view(None), name="/high", goal=replace(GOAL, priority=2), input_rate_hz=30.0)
     low = replace(view(None), name="/low", goal=replace(GOAL, priority=1), input_rate_hz=30.0)
-    decisions = decide([low, high], IDLE, TOPOLOGY, POWER, SETTINGS, Modes(), NOW)
+    one_core = CoreTopology({"efficiency": [], "performance": [0]}, "config")
+    decisions = decide([low, high], IDLE, one_core, POWER, SETTINGS, Modes(), NOW)
     assert [d.node for d in decisions] == ["/high", "/low"]
-    assert decisions[0].choice == Choice("heavy", EP)
-    assert decisions[1].choice.branch == "mid"
+    assert decisions[0].choice == Choice("heavy", PP)
+    assert decisions[1].choice.branch == "mid"  # /high keeps the core 60% busy
 
 
 def test_own_load_is_not_contention():
-    node = view(Choice("heavy", EP), own_load_cores=0.72)
-    busy_with_itself = replace(IDLE, cpu_busy=(0.36, 0.36))
+    node = view(Choice("heavy", PP), own_load_cores=0.72)
+    busy_with_itself = replace(IDLE, cpu_busy=(0.0, 0.72))
     decision = decide_one(node, busy_with_itself)
-    assert decision.choice == Choice("heavy", EP)
-    assert decision.predicted.latency_ms == pytest.approx(24.0)
+    assert decision.choice == Choice("heavy", PP)
+    assert decision.predicted.latency_ms == pytest.approx(20.0)
 
 
 def test_online_correction_scales_the_prediction():
-    node = view(Choice("heavy", EP), corrections={EP: 1.5})
+    node = view(Choice("heavy", PP), latency_correction=1.5)
     decision = decide_one(node)
-    assert decision.choice == Choice("heavy", PP)  # 24 x 1.5 = 36 ms fails; PP: 20 ms
-    assert "37.8 ms > budget" in decision.reason  # 24 ms x 1.05 (5% load) x 1.5
+    assert "31.5 ms > budget" in decision.reason  # 20 ms x 1.05 (5% load) x 1.5
+    assert decision.choice == Choice("mid", PP)
+    assert decision.predicted.latency_ms == pytest.approx(10 * 1.05 * 1.5)
+
+
+def test_unpinned_placement_is_charged_at_the_costliest_class():
+    decision = decide_one(view(Choice("heavy", PP)), replace(IDLE, cpu_busy=(0.0, 0.6)))
+    assert decision.choice == Choice("heavy", ANY)
+    assert decision.predicted.energy_mj == pytest.approx(24 * 1.8)
+    assert stage_parameters(decision.choice, TOPOLOGY) == {
+        "branch": "heavy", "stage_a_cpus": "0-1", "stage_a_threads": 1,
+        "stage_b_cpus": "0-1", "stage_b_threads": 1}
 
 
 def test_energy_estimate_uses_the_pass_rate():
@@ -206,7 +231,7 @@ def test_stage_parameters_of_a_split_placement():
 
 def test_unmanaged_current_placement_is_taken_over():
     decision = decide_one(view(Choice("heavy", None), changed_at=None))
-    assert decision.changed and decision.choice == Choice("heavy", EP)
+    assert decision.changed and decision.choice == Choice("heavy", PP)
     assert "taking over" in decision.reason
 
 

@@ -129,8 +129,7 @@ def test_corrections_ewma_fade_clamp_and_forget():
     assert corrections.factor(key, 10.0) == pytest.approx(1.375)  # half way back to 1
     corrections.observe(("/det", "alt"), observed_ms=1000.0, predicted_ms=1.0, now=0.0)
     assert corrections.factor(("/det", "alt"), 0.0) == pytest.approx(2.5)  # ratio clamped to 4
-    assert corrections.factors("/det", 0.0) == pytest.approx({"fp32": 1.75, "alt": 2.5})
-    corrections.forget("/det")
+    corrections.forget(key)
     assert corrections.factor(key, 0.0) == 1.0
 
 

@@ -31,7 +31,6 @@ from gc_perception.adascale.policy import (
     Goal,
     Modes,
     NodeView,
-    Placement,
     stage_parameters,
 )
 from gc_perception.adascale.profiles import ModelProfile
@@ -48,6 +47,7 @@ DRIFT_GRACE_S = 3.0
 # FRAME_WINDOW_S seconds of inputs that ran both stages, once there are MIN_FRAMES of them.
 FRAME_WINDOW_S = 5.0
 MIN_FRAMES = 5
+SWITCH_TRANSIENT_S = 1.0  # inputs this soon after a change pay for it (re-pinning, warm-up)
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,8 @@ class ManagedNode:
         """Keep the full-path latency of a per-input event that ran the confirmed choice."""
         latency, cpus = event.get("latency_ms") or {}, event.get("cpus") or {}
         stage_a, stage_b = latency.get("stage_a"), latency.get("stage_b")
-        if self.confirmed is None or stage_a is None or stage_b is None:
+        if (self.confirmed is None or stage_a is None or stage_b is None
+                or now - self.confirmed_at < SWITCH_TRANSIENT_S):
             return
         wanted = stage_parameters(self.confirmed, topology)
         if (event.get("branch") == self.confirmed.branch
@@ -203,7 +204,7 @@ class ManagedNode:
             return Choice(self.report.branch, None)
         return None
 
-    def view(self, profile: ModelProfile, corrections: Mapping[Placement, float]) -> NodeView:
+    def view(self, profile: ModelProfile, latency_correction: float) -> NodeView:
         report = self.report
         return NodeView(
             name=self.name, goal=self.goal, profiles=profile.branches, current=self.current(),
@@ -212,7 +213,7 @@ class ManagedNode:
             input_rate_hz=report.fps_out if report else 0.0,
             pass_rate=None if report is None or report.early_stop_rate is None
             else 1.0 - report.early_stop_rate,
-            corrections=corrections,
+            latency_correction=latency_correction,
         )
 
     def want(self, choice: Choice, now: float) -> None:

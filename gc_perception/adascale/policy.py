@@ -4,8 +4,10 @@ Pure (no ROS, no I/O, time is an argument), so every rule is table-tested (test/
 
 Candidates: every branch of a node's model x every core placement. A placement puts stage A (the
 gate) and stage B on core classes: both on efficiency, A on efficiency and B on performance (the
-GC split), or both on performance. A stage gets all CPUs of its class and as many intra-op
-threads, as the profiler measured it.
+GC split), both on performance, or both on "any" core. A pinned stage gets all CPUs of its class
+and as many intra-op threads; an "any" stage gets every CPU and one thread, and the kernel moves
+it to whichever core is free, which on a busy machine with look-alike cores is often fastest.
+Each is applied as the profiler measured it.
 
 Prediction of a candidate:
 - latency_ms, the worst path (stage A + stage B, as for a positive input) at p95, since a
@@ -13,12 +15,14 @@ Prediction of a candidate:
   online correction.
   slowdown = 1 + u, u = share of those CPUs busy with OTHER work: the device reading minus the
   managed nodes' own load, plus the other managed nodes' load (as planned for those decided
-  before, as running for the rest). This is Linux fair sharing: a core busy u of the time with
-  other runnable work leaves us 1/(1+u) of it. The queueing form 1/(1-u) explodes near 100% and
-  over-predicts a CPU-bound competitor. What this model gets wrong is measured online
+  before, as running for the rest); mean over a pinned stage's CPUs, the least busy CPU for an
+  "any" stage (the kernel moves it there). This is Linux fair sharing: a core busy u of the
+  time with other runnable work leaves us 1/(1+u) of it. The queueing form 1/(1-u) explodes
+  near 100% and over-predicts a CPU-bound competitor. What this model gets wrong is measured online
   (profiles.LatencyCorrections).
 - energy_mj, an ESTIMATE per input: cpu_ms_A x busy W(class A) + pass_rate x cpu_ms_B x busy
-  W(class B) (gc_perception.adascale.energy; CPU time does not grow with time sharing).
+  W(class B) (gc_perception.adascale.energy; CPU time does not grow with time sharing); an "any"
+  stage is charged at the costliest class, as the detectors' own estimate does.
 - accuracy: the branch's figure from its evaluation (None: unknown, fails any floor > 0).
 - memory_bytes: the branch's footprint from its profile.
 
@@ -30,14 +34,17 @@ Modes, each with a clear margin so a reading hovering at a mark does not toggle 
 Choice, node by node in priority order (highest first):
 1. Admissible: footprint within the node's memory budget and, for a switch, device memory use
    kept below memory_high_percent; latency <= budget; accuracy >= min_accuracy.
-2. Best admissible by the mode: normal = most accurate, then least energy; energy saving =
-   least energy, then most accurate; memory saving = smallest footprint first.
+2. Best admissible by the mode: normal = most accurate, then fastest (the most deadline
+   headroom), then least energy; energy saving = least energy, then most accurate; memory
+   saving = smallest footprint first.
 3. Nothing admissible: keep the deadline and give up the accuracy floor (most accurate that
    fits); if no branch fits the deadline either, the fastest.
 Hysteresis: a node changed less than dwell_s ago is left alone; a candidate other than the
 current one must fit the budget with switch_margin to spare, and must beat the current choice
-by switch_margin on energy or memory when that is what it is chosen for; the current choice
-stays while it meets its constraints and nothing is better by those margins.
+by switch_margin on latency, energy or memory when that is what it is chosen for (any gain in
+accuracy counts); the current choice stays while it meets its constraints and nothing is
+better by those margins. Near ties between candidates go to the current choice, then to the
+first placement in PLACEMENTS.
 Every decision carries a human-readable reason.
 
 How a placement takes effect (gc_perception.gating.stage_executor): each stage of a detector has
@@ -57,12 +64,18 @@ smaller one.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gc_perception.adascale.cpu_affinity import format_cpu_list
 from gc_perception.adascale.energy import CorePower
-from gc_perception.adascale.profiles import BranchProfile
+from gc_perception.adascale.profiles import (
+    ANY_CORE,
+    BranchProfile,
+    class_cpus,
+    class_threads,
+    profiled_classes,
+)
 from gc_perception.adascale.topology import EFFICIENCY, PERFORMANCE, CoreTopology
 from gc_perception.monitor.device_state import DeviceState
 
@@ -129,7 +142,9 @@ class Placement:
         return f"A:{self.stage_a[:4]}/B:{self.stage_b[:4]}"
 
 
+# In order of preference when candidates tie: unpinned first (it constrains the kernel least).
 PLACEMENTS = (
+    Placement(ANY_CORE, ANY_CORE),
     Placement(EFFICIENCY, EFFICIENCY),
     Placement(EFFICIENCY, PERFORMANCE),
     Placement(PERFORMANCE, PERFORMANCE),
@@ -153,9 +168,8 @@ def stage_parameters(choice: Choice, topology: CoreTopology) -> dict[str, Any]:
     assert choice.placement is not None, "an unmanaged placement cannot be applied"
     values: dict[str, Any] = {"branch": choice.branch}
     for stage, core_class in (("a", choice.placement.stage_a), ("b", choice.placement.stage_b)):
-        cpus = topology.cpus(core_class)
-        values[f"stage_{stage}_cpus"] = format_cpu_list(cpus)
-        values[f"stage_{stage}_threads"] = len(cpus)
+        values[f"stage_{stage}_cpus"] = format_cpu_list(class_cpus(topology, core_class))
+        values[f"stage_{stage}_threads"] = class_threads(topology, core_class)
     return values
 
 
@@ -283,9 +297,7 @@ class NodeView:
     own_load_cores: float = 0.0  # CPU cores it keeps busy now (its diagnostics)
     input_rate_hz: float = 0.0
     pass_rate: float | None = None  # share of inputs reaching stage B, observed; None: profile's
-    # observed/predicted latency per placement, learnt online: what the load model gets wrong
-    # is mostly the load on those cores, whatever the branch
-    corrections: Mapping[Placement, float] = field(default_factory=dict)
+    latency_correction: float = 1.0  # observed/predicted latency, learnt online (profiles.py)
 
 
 @dataclass(frozen=True)
@@ -355,7 +367,8 @@ def _choice_cpus(choice: Choice | None, topology: CoreTopology) -> set[int]:
     if choice is None or choice.placement is None:
         return {cpu for cpus in topology.classes.values() for cpu in cpus}
     placement = choice.placement
-    return set(topology.cpus(placement.stage_a)) | set(topology.cpus(placement.stage_b))
+    return set(class_cpus(topology, placement.stage_a)) | set(class_cpus(topology,
+                                                                        placement.stage_b))
 
 
 def _current_load(view: NodeView, topology: CoreTopology) -> dict[int, float]:
@@ -380,8 +393,8 @@ def _planned_load(view: NodeView, decision: Decision, topology: CoreTopology) ->
     cost_a = profile.cost("a", choice.placement.stage_a).cpu_ms
     cost_b = profile.cost("b", choice.placement.stage_b).cpu_ms * pass_rate
     rate = view.input_rate_hz / 1000.0
-    return _add(_spread(min(1.0, rate * cost_a), topology.cpus(choice.placement.stage_a)),
-                _spread(min(1.0, rate * cost_b), topology.cpus(choice.placement.stage_b)))
+    return _add(_spread(min(1.0, rate * cost_a), class_cpus(topology, choice.placement.stage_a)),
+                _spread(min(1.0, rate * cost_b), class_cpus(topology, choice.placement.stage_b)))
 
 
 def _growth(view: NodeView, choice: Choice) -> float:
@@ -397,11 +410,11 @@ def _pass_rate(view: NodeView, profile: BranchProfile) -> float:
     return profile.pass_rate if view.pass_rate is None else view.pass_rate
 
 
-def _slowdown(cpus: Iterable[int], others_busy: Mapping[int, float]) -> float:
-    cpus = list(cpus)
-    if not cpus:
+def _slowdown(core_class: str, topology: CoreTopology, others_busy: Mapping[int, float]) -> float:
+    busy = [min(1.0, others_busy.get(cpu, 0.0)) for cpu in class_cpus(topology, core_class)]
+    if not busy:
         return 1.0
-    return 1.0 + sum(min(1.0, others_busy.get(cpu, 0.0)) for cpu in cpus) / len(cpus)
+    return 1.0 + (min(busy) if core_class == ANY_CORE else sum(busy) / len(busy))
 
 
 def predict(view: NodeView, choice: Choice, context: _Context) -> Prediction:
@@ -411,16 +424,22 @@ def predict(view: NodeView, choice: Choice, context: _Context) -> Prediction:
     latency, energy = 0.0, 0.0
     for stage, core_class in (("a", placement.stage_a), ("b", placement.stage_b)):
         cost = profile.cost(stage, core_class)
-        slowdown = _slowdown(context.topology.cpus(core_class), context.others_busy)
+        slowdown = _slowdown(core_class, context.topology, context.others_busy)
         latency += cost.wall_p95_ms * slowdown
         share = 1.0 if stage == "a" else _pass_rate(view, profile)
-        energy += share * cost.cpu_ms * context.power[core_class].busy  # ms x W = mJ
-    latency *= view.corrections.get(choice.placement, 1.0)
+        energy += share * cost.cpu_ms * _busy_watts(context.power, core_class)  # ms x W = mJ
+    latency *= view.latency_correction
     return Prediction(latency, profile.accuracy, energy, profile.memory_bytes)
 
 
+def _busy_watts(power: Mapping[str, CorePower], core_class: str) -> float:
+    if core_class in power:
+        return power[core_class].busy
+    return max(p.busy for p in power.values())  # "any": the costliest class it may run on
+
+
 def _candidates(view: NodeView, topology: CoreTopology) -> list[Choice]:
-    classes = {name for name, cpus in topology.classes.items() if cpus}
+    classes = set(profiled_classes(topology))
     return [
         Choice(branch, placement)
         for branch, profile in sorted(view.profiles.items())
@@ -458,7 +477,8 @@ def _objectives(modes: Modes) -> list[Objective]:
     energy: Objective = ("energy", lambda p: p.energy_mj, True)
     memory: Objective = ("memory", lambda p: float(p.memory_bytes), True)
     order = [memory] if modes.memory_saving else []
-    order += [energy, accuracy] if modes.energy_saving else [accuracy, energy]
+    latency: Objective = ("latency", lambda p: p.latency_ms, True)
+    order += [energy, accuracy] if modes.energy_saving else [accuracy, latency, energy]
     return order
 
 
@@ -504,11 +524,11 @@ def _choose(view: NodeView, current: Choice | None, predictions: dict[Choice, Pr
     applicable = {c: p for c, p in predictions.items() if c.placement is not None}
     problems = {c: _problems(view, c, p, context, 0.0 if c == current else margin)
                 for c, p in applicable.items()}
-    pool = [c for c in applicable if not problems[c]]
-    if not pool:
-        return _relaxed(view, current, predictions, problems, margin)
+    pool = sorted((c for c in applicable if not problems[c]), key=lambda c: c != current)
     objectives = _objectives(context.modes)
-    best = min(pool, key=lambda c: tuple(value(predictions[c]) for _, value, _ in objectives))
+    if not pool:
+        return _relaxed(view, current, predictions, problems, margin, objectives)
+    best = _best(pool, predictions, objectives, margin)
     facts = _facts(predictions[best], view.goal)
     if best == current:
         return best, f"{best.label()} still best ({facts})"
@@ -521,14 +541,26 @@ def _choose(view: NodeView, current: Choice | None, predictions: dict[Choice, Pr
     return best, f"{_leaving(current, problems)}{best.label()} meets the goals ({facts})"
 
 
+def _best(pool: list[Choice], predictions: dict[Choice, Prediction],
+          objectives: list[Objective], margin: float) -> Choice:
+    """The first of `pool` (current choice, then preference order) that no later candidate
+    beats by the switch margin: a near tie keeps the earlier, less intrusive choice."""
+    best = pool[0]
+    for candidate in pool[1:]:
+        if _improvement(predictions[candidate], predictions[best], objectives, margin):
+            best = candidate
+    return best
+
+
 def _relaxed(view: NodeView, current: Choice | None, predictions: dict[Choice, Prediction],
-             problems: dict[Choice, dict[str, str]], margin: float) -> tuple[Choice, str]:
+             problems: dict[Choice, dict[str, str]], margin: float,
+             objectives: list[Objective]) -> tuple[Choice, str]:
     """Nothing meets every goal: keep memory and the deadline, give up accuracy, then speed."""
     goal, leaving = view.goal, _leaving(current, problems)
     fits = [c for c, why in problems.items() if not why.keys() - {"accuracy"}]
     if fits:
         best = min(fits, key=lambda c: (-(predictions[c].accuracy or 0.0),
-                                        predictions[c].energy_mj))
+                                        *(value(predictions[c]) for _, value, _ in objectives)))
         return best, (f"{leaving}no branch meets both the budget and accuracy >= "
                       f"{goal.min_accuracy:g}: kept the deadline with the most accurate, "
                       f"{best.label()} ({_facts(predictions[best], goal)})")

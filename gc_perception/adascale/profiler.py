@@ -5,8 +5,9 @@
 MODEL is a shipped model id or a manifest path; default: the models named in the goals file
 (config/adascale.yaml). For each branch the profiler loads the branch in a fresh GatedModel
 (the RSS delta is its memory), then, for each core class, pins both stages to that class's CPUs
-with one intra-op thread per CPU (the placement the manager applies) and times `runs` ungated
-inferences (stage B always runs) after `warmup` runs; medians and p95 go into the profile.
+with one intra-op thread per CPU, and for "any" core gives them all CPUs and one thread (the
+placements the manager applies), and times `runs` ungated inferences (stage B always runs) after
+`warmup` runs; medians and p95 go into the profile.
 The input is fixed random data: these networks have no data-dependent control flow, and the
 gate is bypassed. A 5-branch vision model takes a few seconds.
 
@@ -37,10 +38,13 @@ from gc_perception.adascale.profiles import (
     BranchProfile,
     ModelProfile,
     StageCost,
+    class_cpus,
+    class_threads,
     cpu_model_name,
     default_cache_dir,
     load_cached,
     profile_key,
+    profiled_classes,
     save_profile,
     with_evaluation,
 )
@@ -94,9 +98,8 @@ def measure_model(
 ) -> ModelProfile:
     """Measure every branch (see the module docstring)."""
     manifest = load_manifest(manifest_path)
-    classes = {name: frozenset(cpus) for name, cpus in topology.classes.items() if cpus}
     started = time.monotonic()
-    branches = {name: _measure_branch(manifest, Path(manifest_path), name, classes, runs, warmup)
+    branches = {name: _measure_branch(manifest, Path(manifest_path), name, topology, runs, warmup)
                 for name in manifest.branches}
     return ModelProfile(
         model_id=manifest.model_id, key=key, cpu_model=cpu_model_name(), created=time.time(),
@@ -108,8 +111,8 @@ def measure_model(
     )
 
 
-def _measure_branch(manifest: Manifest, path: Path, name: str,
-                    classes: dict[str, frozenset[int]], runs: int, warmup: int) -> BranchProfile:
+def _measure_branch(manifest: Manifest, path: Path, name: str, topology: CoreTopology,
+                    runs: int, warmup: int) -> BranchProfile:
     spec = manifest.branch(name)
     onnx_bytes = sum(manifest.file_path(s.file).stat().st_size
                      for s in (spec.stage_a, spec.stage_b))
@@ -118,9 +121,10 @@ def _measure_branch(manifest: Manifest, path: Path, name: str,
     costs: dict[str, dict[str, StageCost]] = {stage: {} for stage in STAGES}
     with GatedModel(path, preload=[name]) as model:
         rss_delta = max(0, psutil.Process().memory_info().rss - rss_before)
-        for core_class, cpus in classes.items():
+        for core_class in profiled_classes(topology):
+            cpus = frozenset(class_cpus(topology, core_class))
             for stage in STAGES:
-                model.configure_stage(stage, len(cpus), cpus)
+                model.configure_stage(stage, class_threads(topology, core_class), cpus)
             measured = _time_runs(model, tensor, runs, warmup)
             for stage in STAGES:
                 costs[stage][core_class] = measured[stage]

@@ -1,10 +1,11 @@
 """Branch profiles: what each branch of a gated model costs on this device, cached on disk.
 
 A profile holds, per branch, the MEASURED latency (wall time, p50 and p95) and CPU time of stage
-A and stage B on each core class, and the memory the branch takes; accuracy and the share of
-inputs that reach stage B come from the model's own evaluation (evaluation.json, else the
-manifest's branch metrics) and are merged at load time, so a re-evaluated model needs no new
-profiling run.
+A and stage B on each core class (pinned to the class's CPUs, one intra-op thread per CPU) and
+on "any" core (all CPUs, one thread, placed by the kernel), and the memory the branch takes;
+accuracy and the share of inputs that reach stage B come from the model's own evaluation
+(evaluation.json, else the manifest's branch metrics) and are merged at load time, so a
+re-evaluated model needs no new profiling run.
 
 Memory: `memory_bytes` = max(RSS delta of loading the branch's two sessions, ONNX file bytes).
 The RSS delta is measured in the profiling process (glibc free memory is handed back to the OS
@@ -17,11 +18,12 @@ on: the model files' sha256 (from the manifest, which the runtime verifies), the
 (/proc/cpuinfo), the core classes, the onnxruntime version and the profile format. A cache with
 the same key is fresh; anything else is profiled again.
 
-Online refinement (`LatencyCorrections`): the manager compares the latency the detectors report
-in /diagnostics with the policy's prediction for the branch and placement in use, and keeps an
-EWMA of observed/predicted per (node, placement): what the load model gets wrong is mostly the
-load on those cores, so the correction applies to every branch on them. It fades back to 1 when
-it is not refreshed, so a figure learnt under a burst of load does not outlive it.
+Online refinement (`LatencyCorrections`): the manager compares the latency a detector reports
+with the policy's prediction for the branch and placement in use, and keeps an EWMA of
+observed/predicted per node, applied to all of that node's candidates. One factor per node, not
+per placement: a factor learnt only for the placement in use would make every untried placement
+look better than the measured one, and the node would hop between them (seen on this project's
+2-core VM). It fades back to 1 when it is not refreshed.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ from typing import Any
 from gc_perception.adascale.topology import CoreTopology
 from gc_perception.gating.manifest import Manifest
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+ANY_CORE = "any"  # pseudo core class: every CPU, one thread, the kernel chooses where it runs
 STAGES = ("a", "b")
 CPUINFO = Path("/proc/cpuinfo")
 # Where a branch's evaluation keeps an accuracy figure of its gated path, in order of preference
@@ -108,6 +111,23 @@ def _branch_from_dict(data: dict[str, Any]) -> BranchProfile:
     costs = {stage: {cls: StageCost(**cost) for cls, cost in by_class.items()}
              for stage, by_class in data.pop("stage_costs").items()}
     return BranchProfile(**data, stage_costs=costs)
+
+
+def class_cpus(topology: CoreTopology, core_class: str) -> list[int]:
+    """The CPUs a stage on `core_class` may use (ANY_CORE: all CPUs of the topology)."""
+    if core_class == ANY_CORE:
+        return sorted(cpu for cpus in topology.classes.values() for cpu in cpus)
+    return topology.cpus(core_class)
+
+
+def class_threads(topology: CoreTopology, core_class: str) -> int:
+    """Intra-op threads of a stage on `core_class`: one per CPU when pinned, one when not."""
+    return 1 if core_class == ANY_CORE else len(class_cpus(topology, core_class))
+
+
+def profiled_classes(topology: CoreTopology) -> list[str]:
+    """The classes a profile measures: every class with CPUs, and ANY_CORE."""
+    return [name for name, cpus in topology.classes.items() if cpus] + [ANY_CORE]
 
 
 # --- cache ------------------------------------------------------------------------------------
@@ -234,14 +254,14 @@ def _is_number(value: Any) -> bool:
 
 # --- online refinement -------------------------------------------------------------------------
 class LatencyCorrections:
-    """EWMA of observed/predicted latency per key (e.g. node and placement), fading to 1.
+    """EWMA of observed/predicted latency per key (a node), fading back to 1.
 
     weight: EWMA weight of a new observation (0 turns refinement off). half_life_s: an
     unrefreshed correction moves half way back to 1 in this time. Ratios are clamped to
     [1/limit, limit] so one bad reading cannot throw the policy far off.
     """
 
-    def __init__(self, weight: float = 0.3, half_life_s: float = 60.0, limit: float = 4.0):
+    def __init__(self, weight: float = 0.3, half_life_s: float = 600.0, limit: float = 4.0):
         self.weight, self.half_life_s, self.limit = weight, half_life_s, limit
         self._ratios: dict[Hashable, tuple[float, float]] = {}  # key -> (ratio, stamp)
 
@@ -260,12 +280,6 @@ class LatencyCorrections:
         fade = 0.5 ** (max(0.0, now - stamp) / self.half_life_s)
         return 1.0 + (ratio - 1.0) * fade
 
-    def factors(self, prefix: Hashable, now: float) -> dict[Hashable, float]:
-        """{rest: factor now} of the keys (prefix, rest), e.g. one node's choices."""
-        return {key[1]: self.factor(key, now) for key in self._ratios
-                if isinstance(key, tuple) and len(key) == 2 and key[0] == prefix}
-
-    def forget(self, prefix: Hashable) -> None:
-        """Drop the corrections whose key starts with `prefix` (e.g. a node that restarted)."""
-        self._ratios = {k: v for k, v in self._ratios.items()
-                        if not (isinstance(k, tuple) and k and k[0] == prefix)}
+    def forget(self, key: Hashable) -> None:
+        """Drop a correction (e.g. of a node that restarted)."""
+        self._ratios.pop(key, None)

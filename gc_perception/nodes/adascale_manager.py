@@ -119,7 +119,7 @@ SPECS = [
               min_value=0.0, max_value=150.0),
     ParamSpec("memory_high_percent", 85.0, "Memory saving above this memory use; no switch may "
               "grow memory use past it", min_value=1.0, max_value=100.0),
-    ParamSpec("load_smoothing", 0.5, "EWMA weight of a new CPU load reading (1 = no smoothing)",
+    ParamSpec("load_smoothing", 0.3, "EWMA weight of a new CPU load reading (1 = no smoothing)",
               min_value=0.05, max_value=1.0),
     ParamSpec("refine_weight", 0.2, "EWMA weight of an observed/predicted latency ratio from "
               "diagnostics (0 = no online refinement)", min_value=0.0, max_value=1.0),
@@ -315,13 +315,13 @@ class AdaScaleManagerNode(Node):
         return ready
 
     def _decide(self, ready: dict[str, ModelProfile], now: float) -> None:
-        views = [self._nodes[name].view(profile, self._corrections.factors(name, now))
+        views = [self._nodes[name].view(profile, self._corrections.factor(name, now))
                  for name, profile in ready.items()]
         self._modes = resolve_modes(self._conditions, self._settings(), self._modes)
         decisions = decide(views, self._conditions, self._topology, self._power,
                            self._settings(), self._modes, now)
         for decision in decisions:
-            factor = self._corrections.factor((decision.node, decision.choice.placement), now)
+            factor = self._corrections.factor(decision.node, now)
             self._predicted[decision.node] = (decision.choice,
                                               decision.predicted.latency_ms / factor)
             if decision.changed:
@@ -344,7 +344,7 @@ class AdaScaleManagerNode(Node):
             observed = node.observed_latency_ms(now)
             choice, predicted = self._predicted.get(name, (None, 0.0))
             if observed and choice == node.confirmed:
-                self._corrections.observe((name, choice.placement), observed, predicted, now)
+                self._corrections.observe(name, observed, predicted, now)
 
     # --- actuation ------------------------------------------------------------------------------
     def _actuate(self, now: float) -> None:
