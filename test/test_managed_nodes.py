@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from gc_perception.adascale.managed_nodes import (
+    MIN_FRAMES,
     SETTLE_INPUTS,
     ManagedNode,
     decision_event,
@@ -86,21 +87,55 @@ def test_confirmed_choice_settles_after_enough_inputs():
 
 
 def detection(branch: str = "int8_160", a: float = 2.0, b: float | None = 3.0,
-              cpus: tuple[list, list] = ([0], [1])) -> dict:
-    return {"branch": branch, "latency_ms": {"stage_a": a, "stage_b": b},
+              cpus: tuple[list, list] = ([0], [1]), total: float | None = None) -> dict:
+    latency = {"stage_a": a, "stage_b": b, **({"total": total} if total else {})}
+    return {"branch": branch, "latency_ms": latency,
             "cpus": {"stage_a": cpus[0], "stage_b": cpus[1]}}
 
 
-def test_observed_latency_from_recent_inputs_of_the_confirmed_choice():
+PREDICTED = (2.0, 3.0)  # the load model's stage A and stage B ms
+
+
+def test_observed_ratio_from_recent_inputs_of_the_confirmed_choice():
     node = applied_node()
-    for event in (detection(), detection(a=4.0), detection(b=None), detection("fp32_224"),
+    for event in (detection(), detection(a=4.0), detection("fp32_224"),
                   detection(cpus=([0], [0]))):
         node.on_detection(event, 1.0, TOPOLOGY)
-    assert node.observed_latency_ms(1.0) is None  # 2 usable inputs: too few
+    assert node.observed_ratio(1.0, PREDICTED) is None  # 2 usable inputs: too few
     for a in (2.0, 2.0, 10.0):
         node.on_detection(detection(a=a), 1.5, TOPOLOGY)
-    assert node.observed_latency_ms(1.5) == pytest.approx(np.percentile([5, 7, 5, 5, 13], 95))
-    assert node.observed_latency_ms(10.0) is None  # too old, and diagnostics not settled
+    ratios = np.array([5, 7, 5, 5, 13]) / 5.0
+    assert node.observed_ratio(1.5, PREDICTED) == pytest.approx(np.percentile(ratios, 95))
+    assert node.observed_ratio(10.0, PREDICTED) is None  # too old, and diagnostics not settled
+
+
+def test_inputs_the_gate_stopped_are_compared_on_stage_a():
+    node = applied_node()
+    for _ in range(MIN_FRAMES):
+        node.on_detection(detection(a=6.0, b=None), 1.5, TOPOLOGY)
+    assert node.observed_ratio(1.5, PREDICTED) == pytest.approx(3.0)  # 6 ms / 2 ms
+
+
+def test_without_per_input_events_the_settled_diagnostics_give_the_ratio():
+    node = applied_node()
+    running = {"branch": "int8_160", "stage_a_cpus": "0", "stage_b_cpus": "1"}
+    node.on_report(report(**running, inputs=1), 1.0, TOPOLOGY)
+    assert node.observed_ratio(1.0, PREDICTED) is None  # not settled on the new choice yet
+    node.on_report(report(**running, inputs=1 + SETTLE_INPUTS), 2.0, TOPOLOGY)
+    assert node.observed_ratio(2.0, PREDICTED) == pytest.approx((2.5 + 7.5) / 5.0)
+    node.on_report(report(**running, inputs=2 + SETTLE_INPUTS, latency_stage_b_p95_ms=None),
+                   3.0, TOPOLOGY)
+    assert node.observed_ratio(3.0, PREDICTED) == pytest.approx(2.5 / 2.0)
+
+
+def test_the_path_outside_the_stages_is_kept_as_overhead():
+    node = applied_node()
+    assert node.overhead_ms(1.5) == 0.0
+    for _ in range(MIN_FRAMES):
+        node.on_detection(detection(a=2.0, b=3.0, total=9.0), 1.5, TOPOLOGY)
+    assert node.observed_ratio(1.5, PREDICTED) == pytest.approx(1.0)
+    assert node.overhead_ms(1.5) == pytest.approx(4.0)
+    assert node.view(_profile(), 1.0, 1.5).overhead_ms == pytest.approx(4.0)
 
 
 def test_restart_means_apply_again():
@@ -140,7 +175,7 @@ def test_current_choice_before_any_decision_is_what_the_node_runs():
     assert node.current() is None
     node.on_report(report(), 0.0, TOPOLOGY)
     assert node.current() == Choice("fp32_224", None)
-    assert node.view(_profile(), {}).pass_rate == pytest.approx(0.25)
+    assert node.view(_profile(), 1.0, 0.0).pass_rate == pytest.approx(0.25)
 
 
 def _profile() -> ModelProfile:

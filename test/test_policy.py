@@ -197,6 +197,14 @@ def test_online_correction_scales_the_prediction():
     assert decision.predicted.latency_ms == pytest.approx(10 * 1.05 * 1.5)
 
 
+def test_overhead_outside_the_stages_is_added_unscaled():
+    node = view(Choice("heavy", PP), latency_correction=1.5, overhead_ms=4.0)
+    decision = decide_one(node)
+    assert "35.5 ms > budget" in decision.reason  # 20 ms x 1.05 x 1.5 + 4
+    assert decision.choice == Choice("mid", EP)
+    assert decision.predicted.latency_ms == pytest.approx(12 * 1.05 * 1.5 + 4.0)
+
+
 def test_unpinned_placement_is_charged_at_the_costliest_class():
     decision = decide_one(view(Choice("heavy", PP)), replace(IDLE, cpu_busy=(0.0, 0.6)))
     assert decision.choice == Choice("heavy", ANY)

@@ -8,9 +8,15 @@
   applied again. A report that contradicts a confirmed choice (someone else changed the node)
   also triggers a re-apply, after a grace period. Failed calls are retried with doubling delays.
 - `decision_event`: the JSON of gc_perception.events 'decision' for one change.
-Observed latency of the confirmed choice, for the online refinement, comes from the node's
-per-input events where it publishes them (vision detections), else from its /diagnostics; like
-the policy's prediction it is the p95 of inputs that ran both stages.
+Online refinement: `observed_ratio` compares what the confirmed choice's stages took with what
+the load model predicted for them, input by input: (A + B) / (predicted A + B) for an input that
+ran both stages, A / predicted A for one the gate stopped (with a selective gate most inputs
+are those, and a heavy stage A is what misses the deadline), p95 over the recent inputs.
+Inputs come from the node's per-input events where it publishes them (vision detections), else
+from its /diagnostics (p95 of each stage). The rest of an input's path (decode, preprocessing:
+`total` minus the stages) is kept apart as the node's overhead, which the policy adds to every
+candidate: it hardly depends on the branch, so scaling it with the correction would make heavy
+branches look far slower than they are.
 """
 
 from __future__ import annotations
@@ -144,7 +150,9 @@ class ManagedNode:
     last_error: str = ""
     restarts: int = 0
     settled_from: int | None = None  # report.inputs when it first showed the confirmed choice
-    frames: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=64))
+    # recent inputs of the confirmed choice: (stamp, stage A ms, stage B ms or None, rest ms)
+    frames: deque[tuple[float, float, float | None, float]] = field(
+        default_factory=lambda: deque(maxlen=64))
     backoff: Backoff = field(default_factory=lambda: Backoff(initial=0.5, maximum=10.0))
 
     def alive(self, now: float, timeout_s: float) -> bool:
@@ -172,24 +180,46 @@ class ManagedNode:
         return why
 
     def on_detection(self, event: Mapping[str, Any], now: float, topology: CoreTopology) -> None:
-        """Keep the full-path latency of a per-input event that ran the confirmed choice."""
+        """Keep the stage latencies of a per-input event that ran the confirmed choice."""
         latency, cpus = event.get("latency_ms") or {}, event.get("cpus") or {}
         stage_a, stage_b = latency.get("stage_a"), latency.get("stage_b")
-        if (self.confirmed is None or stage_a is None or stage_b is None
+        if (self.confirmed is None or stage_a is None
                 or now - self.confirmed_at < SWITCH_TRANSIENT_S):
             return
         wanted = stage_parameters(self.confirmed, topology)
         if (event.get("branch") == self.confirmed.branch
                 and format_cpu_list(cpus.get("stage_a") or []) == wanted["stage_a_cpus"]
                 and format_cpu_list(cpus.get("stage_b") or []) == wanted["stage_b_cpus"]):
-            self.frames.append((now, stage_a + stage_b))
+            stages = stage_a + (stage_b or 0.0)
+            rest = max(0.0, (latency.get("total") or stages) - stages)
+            self.frames.append((now, stage_a, stage_b, rest))
 
-    def observed_latency_ms(self, now: float) -> float | None:
-        """Full-path latency of the confirmed choice now (see FRAME_WINDOW_S), None if unknown."""
-        recent = [ms for stamp, ms in self.frames if now - stamp <= FRAME_WINDOW_S]
+    def observed_ratio(self, now: float, predicted: tuple[float, float]) -> float | None:
+        """p95 over recent inputs of observed / predicted stage latency (module docstring);
+        `predicted` = the load model's (stage A, stage B) ms. None if unknown."""
+        pred_a, pred_b = predicted
+        if pred_a <= 0:
+            return None
+        recent = self._recent(now)
         if len(recent) >= MIN_FRAMES:
-            return float(np.percentile(recent, 95))
-        return self.report.worst_path_ms if self.settled() and self.report else None
+            ratios = [a / pred_a if b is None else (a + b) / (pred_a + pred_b)
+                      for _, a, b, _ in recent]
+            return float(np.percentile(ratios, 95))
+        report = self.report if self.settled() else None
+        if report is None or report.latency_a_p95_ms is None:
+            return None
+        if report.latency_b_p95_ms is None:
+            return report.latency_a_p95_ms / pred_a
+        return (report.latency_a_p95_ms + report.latency_b_p95_ms) / (pred_a + pred_b)
+
+    def overhead_ms(self, now: float) -> float:
+        """p95 of the path outside the two stages (decode, preprocessing), 0 if unknown."""
+        recent = self._recent(now)
+        return (float(np.percentile([frame[3] for frame in recent], 95))
+                if len(recent) >= MIN_FRAMES else 0.0)
+
+    def _recent(self, now: float) -> list[tuple[float, float, float | None, float]]:
+        return [frame for frame in self.frames if now - frame[0] <= FRAME_WINDOW_S]
 
     def settled(self) -> bool:
         """Whether its /diagnostics figures are those of the confirmed choice (SETTLE_INPUTS)."""
@@ -204,7 +234,7 @@ class ManagedNode:
             return Choice(self.report.branch, None)
         return None
 
-    def view(self, profile: ModelProfile, latency_correction: float) -> NodeView:
+    def view(self, profile: ModelProfile, latency_correction: float, now: float) -> NodeView:
         report = self.report
         return NodeView(
             name=self.name, goal=self.goal, profiles=profile.branches, current=self.current(),
@@ -213,7 +243,7 @@ class ManagedNode:
             input_rate_hz=report.fps_out if report else 0.0,
             pass_rate=None if report is None or report.early_stop_rate is None
             else 1.0 - report.early_stop_rate,
-            latency_correction=latency_correction,
+            latency_correction=latency_correction, overhead_ms=self.overhead_ms(now),
         )
 
     def want(self, choice: Choice, now: float) -> None:

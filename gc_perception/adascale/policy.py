@@ -12,7 +12,7 @@ Each is applied as the profiler measured it.
 Prediction of a candidate:
 - latency_ms, the worst path (stage A + stage B, as for a positive input) at p95, since a
   deadline is about the tail: sum over stages of profiled p95 x slowdown(CPUs of the stage) x
-  online correction.
+  online correction, plus the node's observed overhead outside the stages (decode, preprocess).
   slowdown = 1 + u, u = share of those CPUs busy with OTHER work: the device reading minus the
   managed nodes' own load, plus the other managed nodes' load (as planned for those decided
   before, as running for the rest); mean over a pinned stage's CPUs, the least busy CPU for an
@@ -179,6 +179,7 @@ class Prediction:
     accuracy: float | None
     energy_mj: float
     memory_bytes: int
+    stages_ms: tuple[float, float] = (0.0, 0.0)  # the load model alone: stage A, stage B
 
     def to_dict(self) -> dict[str, Any]:
         return {"latency_ms": round(self.latency_ms, 3), "accuracy": self.accuracy,
@@ -298,6 +299,7 @@ class NodeView:
     input_rate_hz: float = 0.0
     pass_rate: float | None = None  # share of inputs reaching stage B, observed; None: profile's
     latency_correction: float = 1.0  # observed/predicted latency, learnt online (profiles.py)
+    overhead_ms: float = 0.0  # the input's path outside the two stages (decode, preprocessing)
 
 
 @dataclass(frozen=True)
@@ -421,15 +423,16 @@ def predict(view: NodeView, choice: Choice, context: _Context) -> Prediction:
     """The candidate's latency, accuracy, energy and footprint (see the module docstring)."""
     profile = view.profiles[choice.branch]
     placement = choice.placement or Placement(PERFORMANCE, PERFORMANCE)
-    latency, energy = 0.0, 0.0
+    stages, energy = [], 0.0
     for stage, core_class in (("a", placement.stage_a), ("b", placement.stage_b)):
         cost = profile.cost(stage, core_class)
         slowdown = _slowdown(core_class, context.topology, context.others_busy)
-        latency += cost.wall_p95_ms * slowdown
+        stages.append(cost.wall_p95_ms * slowdown)
         share = 1.0 if stage == "a" else _pass_rate(view, profile)
         energy += share * cost.cpu_ms * _busy_watts(context.power, core_class)  # ms x W = mJ
-    latency *= view.latency_correction
-    return Prediction(latency, profile.accuracy, energy, profile.memory_bytes)
+    latency = sum(stages) * view.latency_correction + view.overhead_ms
+    return Prediction(latency, profile.accuracy, energy, profile.memory_bytes,
+                      (stages[0], stages[1]))
 
 
 def _busy_watts(power: Mapping[str, CorePower], core_class: str) -> float:

@@ -315,15 +315,13 @@ class AdaScaleManagerNode(Node):
         return ready
 
     def _decide(self, ready: dict[str, ModelProfile], now: float) -> None:
-        views = [self._nodes[name].view(profile, self._corrections.factor(name, now))
+        views = [self._nodes[name].view(profile, self._corrections.factor(name, now), now)
                  for name, profile in ready.items()]
         self._modes = resolve_modes(self._conditions, self._settings(), self._modes)
         decisions = decide(views, self._conditions, self._topology, self._power,
                            self._settings(), self._modes, now)
         for decision in decisions:
-            factor = self._corrections.factor(decision.node, now)
-            self._predicted[decision.node] = (decision.choice,
-                                              decision.predicted.latency_ms / factor)
+            self._predicted[decision.node] = (decision.choice, decision.predicted.stages_ms)
             if decision.changed:
                 self._announce(decision, now)
 
@@ -338,13 +336,14 @@ class AdaScaleManagerNode(Node):
         self.get_logger().info(f"{decision.node}: {decision.choice.label()} ({decision.reason})")
 
     def _refine(self, ready: dict[str, ModelProfile], now: float) -> None:
-        """Feed the observed latency of each node's confirmed choice into the corrections."""
+        """Feed observed / predicted latency of each node's confirmed choice into the
+        corrections."""
         for name in ready:
             node = self._nodes[name]
-            observed = node.observed_latency_ms(now)
-            choice, predicted = self._predicted.get(name, (None, 0.0))
-            if observed and choice == node.confirmed:
-                self._corrections.observe(name, observed, predicted, now)
+            choice, predicted = self._predicted.get(name, (None, (0.0, 0.0)))
+            ratio = node.observed_ratio(now, predicted) if choice == node.confirmed else None
+            if ratio:
+                self._corrections.observe(name, ratio, 1.0, now)
 
     # --- actuation ------------------------------------------------------------------------------
     def _actuate(self, now: float) -> None:
@@ -419,10 +418,21 @@ class AdaScaleManagerNode(Node):
             "rejected_parameters": self._params.rejected,
         }
         values.update({name: node.state(now, timeout) for name, node in self._nodes.items()})
+        values.update({f"{name} latency": self._latency_state(name, now) for name in self._nodes})
         values.update({f"profile {Path(key).parent.name}": _profile_state(state)
                        for key, state in self._profiles.items()})
         self._diagnostics.publish([Status(self._diagnostics.status_name("manager"), level,
                                           message, values)])
+
+    def _latency_state(self, name: str, now: float) -> str:
+        """Observed against predicted latency of a node's choice: how well the model fits."""
+        node = self._nodes[name]
+        _, predicted = self._predicted.get(name, (None, (0.0, 0.0)))
+        ratio = node.observed_ratio(now, predicted)
+        return (f"load model A {predicted[0]:.1f} ms + B {predicted[1]:.1f} ms, observed/model "
+                f"p95 {'n/a' if ratio is None else f'x{ratio:.2f}'}, online correction "
+                f"x{self._corrections.factor(name, now):.2f}, overhead "
+                f"{node.overhead_ms(now):.1f} ms")
 
     def destroy_node(self) -> None:
         self._profiler.shutdown(wait=False, cancel_futures=True)
