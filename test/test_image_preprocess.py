@@ -59,3 +59,18 @@ def test_whole_frame_is_kept_not_cropped():
 def test_bad_inputs_are_refused(frame, spec):
     with pytest.raises(ValueError):
         preprocess_image(frame, spec, (4, 4))
+
+
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+def test_pixels_equal_the_plain_per_pixel_formula_bit_for_bit(layout):
+    """The planar scaling is a speed-up only: models were calibrated on (pixel - mean) / std."""
+    import cv2
+
+    frame = np.random.default_rng(1).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    spec = {**SPEC, "layout": layout, "mean": [120.5, 110, 100], "std": [50, 60.25, 70]}
+    resized = cv2.cvtColor(cv2.resize(frame, (96, 80), interpolation=cv2.INTER_AREA),
+                           cv2.COLOR_BGR2RGB).astype(np.float32)
+    expected = (resized - np.float32(spec["mean"])) / np.float32(spec["std"])
+    expected = expected.transpose(2, 0, 1)[None] if layout == "NCHW" else expected[None]
+    out = preprocess_image(frame, spec, (80, 96))
+    assert out.flags.c_contiguous and np.array_equal(out, expected)
