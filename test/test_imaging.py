@@ -4,9 +4,12 @@ import pytest
 from gc_perception.imaging import (
     BadImage,
     decode_compressed,
+    decode_message,
     decode_raw,
     encode_compressed,
     encode_raw,
+    parse_compressed_image,
+    parse_image,
 )
 
 
@@ -50,3 +53,51 @@ def test_compressed_round_trip_and_corruption():
         decode_compressed(b"")
     with pytest.raises(BadImage, match="corrupt"):
         decode_compressed(png[: len(png) // 2])
+
+
+def serialized(message) -> bytes:
+    from rclpy.serialization import serialize_message
+
+    return serialize_message(message)
+
+
+@pytest.mark.parametrize("frame_id", ["", "c", "cam_optical", "abc"])  # every alignment
+@pytest.mark.parametrize(("encoding", "step"), [("bgr8", 18), ("rgb8", 18), ("bgr8", 20)])
+def test_serialized_images_are_read_in_place(frame_id, encoding, step):
+    from sensor_msgs.msg import Image
+
+    padded = np.zeros((4, step), np.uint8)
+    _, _, _, data = encode_raw(frame(), encoding)
+    padded[:, :18] = np.frombuffer(data, np.uint8).reshape(4, 18)
+    message = Image(height=4, width=6, encoding=encoding, step=step, data=padded.tobytes())
+    message.header.stamp.sec, message.header.stamp.nanosec = 1_700_000_000, 123
+    message.header.frame_id = frame_id
+    parsed = parse_image(serialized(message))
+    assert (parsed.sec, parsed.nanosec, parsed.frame_id) == (1_700_000_000, 123, frame_id)
+    assert (parsed.height, parsed.width, parsed.step, parsed.encoding) == (4, 6, step, encoding)
+    assert np.array_equal(decode_message(parsed, compressed=False), frame())
+
+
+def test_serialized_compressed_images_and_damaged_buffers():
+    from sensor_msgs.msg import CompressedImage
+
+    message = CompressedImage(format="png", data=encode_compressed(frame(), "png"))
+    message.header.frame_id = "cam"
+    parsed = parse_compressed_image(serialized(message))
+    assert (parsed.encoding, parsed.frame_id) == ("png", "cam")
+    assert np.array_equal(decode_message(parsed, compressed=True), frame())
+    whole = serialized(message)
+    with pytest.raises(BadImage, match="truncated"):
+        parse_compressed_image(whole[:-3])
+    with pytest.raises(BadImage, match="plain-CDR"):
+        parse_image(b"\x07\x07" + whole[2:])
+
+
+def test_big_endian_cdr_is_read_too():
+    import struct
+
+    body = (struct.pack(">iII", 5, 6, 2) + b"a\0" + b"\0\0" + struct.pack(">I", 5) + b"jpeg\0"
+            + b"\0\0\0" + struct.pack(">I", 3) + b"xyz")
+    parsed = parse_compressed_image(b"\0\0\0\0" + body)
+    assert (parsed.sec, parsed.nanosec, parsed.frame_id, parsed.encoding) == (5, 6, "a", "jpeg")
+    assert bytes(parsed.data) == b"xyz"

