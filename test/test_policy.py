@@ -40,11 +40,11 @@ MB = 1_000_000
 def branch(name: str, a_ms: float, b_ms: float, accuracy: float, memory_mb: int) -> BranchProfile:
     """Efficiency cores take twice as long as performance cores (a big.LITTLE-like device), an
     unpinned stage 20% longer (it sometimes lands on a slow core); the policy plans with the
-    p95 latency, given here as `a_ms`/`b_ms` on the performance class."""
+    median latency, given here as `a_ms`/`b_ms` on the performance class."""
     def costs(ms: float) -> dict[str, StageCost]:
-        return {"efficiency": StageCost(1.8 * ms, 2 * ms, 2 * ms),
-                "performance": StageCost(0.9 * ms, ms, ms),
-                "any": StageCost(1.1 * ms, 1.2 * ms, 1.2 * ms)}
+        return {"efficiency": StageCost(2 * ms, 2.4 * ms, 2 * ms),
+                "performance": StageCost(ms, 1.2 * ms, ms),
+                "any": StageCost(1.2 * ms, 1.5 * ms, 1.2 * ms)}
     return BranchProfile(name, {"a": costs(a_ms), "b": costs(b_ms)}, memory_mb * MB,
                          memory_mb * MB, memory_mb * MB, accuracy, "test", 1.0)
 
@@ -201,8 +201,22 @@ def test_overhead_outside_the_stages_is_added_unscaled():
     node = view(Choice("heavy", PP), latency_correction=1.5, overhead_ms=4.0)
     decision = decide_one(node)
     assert "35.5 ms > budget" in decision.reason  # 20 ms x 1.05 x 1.5 + 4
-    assert decision.choice == Choice("mid", EP)
-    assert decision.predicted.latency_ms == pytest.approx(12 * 1.05 * 1.5 + 4.0)
+    stages = decision.predicted.stages_ms
+    assert decision.choice.branch == "mid"
+    assert decision.predicted.latency_ms == pytest.approx(sum(stages) * 1.5 + 4.0)
+
+
+def test_look_alike_cores_are_pinned_for_energy_only_when_saving_it():
+    """A declared efficiency class as fast as the performance class (a homogeneous VM): normal
+    mode leaves the node unpinned (pinning buys no speed, and the energy gap is only declared);
+    low battery pins it on the efficiency core."""
+    same = StageCost(4.0, 5.0, 5.0)
+    flat = BranchProfile("flat", {stage: {"efficiency": same, "performance": same, "any": same}
+                                  for stage in ("a", "b")}, MB, MB, MB, 0.9, "test", 1.0)
+    node = view(None, profiles={"flat": flat})
+    assert decide_one(node).choice == Choice("flat", ANY)
+    saving = decide_one(node, replace(IDLE, battery_percent=5.0, battery_plugged=False))
+    assert saving.choice == Choice("flat", EE)
 
 
 def test_unpinned_placement_is_charged_at_the_costliest_class():

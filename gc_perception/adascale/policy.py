@@ -11,8 +11,11 @@ Each is applied as the profiler measured it.
 
 Prediction of a candidate:
 - latency_ms, the worst path (stage A + stage B, as for a positive input) at p95, since a
-  deadline is about the tail: sum over stages of profiled p95 x slowdown(CPUs of the stage) x
-  online correction, plus the node's observed overhead outside the stages (decode, preprocess).
+  deadline is about the tail: sum over stages of the profiled median x slowdown(CPUs of the
+  stage) x online correction, plus the node's observed overhead outside the stages (decode,
+  preprocess). The profile's median, not its p95: a p95 of a few dozen timed runs is mostly
+  noise (on this project's VM it ranked placements at random); the tail is in the correction,
+  which compares the observed p95 with this prediction.
   slowdown = 1 + u, u = share of those CPUs busy with OTHER work: the device reading minus the
   managed nodes' own load, plus the other managed nodes' load (as planned for those decided
   before, as running for the rest); mean over a pinned stage's CPUs, the least busy CPU for an
@@ -35,8 +38,11 @@ Choice, node by node in priority order (highest first):
 1. Admissible: footprint within the node's memory budget and, for a switch, device memory use
    kept below memory_high_percent; latency <= budget; accuracy >= min_accuracy.
 2. Best admissible by the mode: normal = most accurate, then fastest (the most deadline
-   headroom), then least energy; energy saving = least energy, then most accurate; memory
-   saving = smallest footprint first.
+   headroom); energy saving = least energy, then most accurate; memory saving = smallest
+   footprint first. Energy does not break ties in normal mode: where pinning buys no speed (a
+   homogeneous machine with declared classes) it only takes the kernel's freedom to move the
+   stage off a busy core, which on this project's 2-core VM cost more deadline misses under
+   contention than anything else.
 3. Nothing admissible: keep the deadline and give up the accuracy floor (most accurate that
    fits); if no branch fits the deadline either, the fastest.
 Hysteresis: a node changed less than dwell_s ago is left alone; a candidate other than the
@@ -427,7 +433,7 @@ def predict(view: NodeView, choice: Choice, context: _Context) -> Prediction:
     for stage, core_class in (("a", placement.stage_a), ("b", placement.stage_b)):
         cost = profile.cost(stage, core_class)
         slowdown = _slowdown(core_class, context.topology, context.others_busy)
-        stages.append(cost.wall_p95_ms * slowdown)
+        stages.append(cost.wall_ms * slowdown)
         share = 1.0 if stage == "a" else _pass_rate(view, profile)
         energy += share * cost.cpu_ms * _busy_watts(context.power, core_class)  # ms x W = mJ
     latency = sum(stages) * view.latency_correction + view.overhead_ms
@@ -481,7 +487,7 @@ def _objectives(modes: Modes) -> list[Objective]:
     memory: Objective = ("memory", lambda p: float(p.memory_bytes), True)
     order = [memory] if modes.memory_saving else []
     latency: Objective = ("latency", lambda p: p.latency_ms, True)
-    order += [energy, accuracy] if modes.energy_saving else [accuracy, latency, energy]
+    order += [energy, accuracy] if modes.energy_saving else [accuracy, latency]
     return order
 
 
