@@ -1,8 +1,8 @@
-"""Audio detector benchmark (issue 5): CPU seconds per second of audio and real-time factor,
-gated vs ungated, on streams with 10%, 1% and 0.1% speech.
+"""Audio detector benchmark (issues 5 and 9, comparison 2): CPU seconds per second of audio and
+real-time factor, gated vs ungated, on streams with 10%, 1% and 0.1% speech.
 
     .venv/bin/python -m bench.bench_audio [--model kws10] [--branch int8] [--scale 1.0]
-                                          [--repeats 1] [--skip-node]
+        [--repeats 1] [--node-repeats 1] [--backgrounds quiet,noisy] [--skip-node] [--out DIR]
 
 Streams (SYNTHETIC): the eight festival words of media/audio/keywords_10s.wav, cut out with
 its truth JSON, spread evenly over generated pink noise at -55 dBFS ("quiet", the media's own
@@ -10,7 +10,8 @@ background) or -35 dBFS ("noisy": stage 0 lets everything through, the GC gate m
 speech share is the words' summed length over the stream length (10% = all eight words in
 34 s, 1% = two words in 75 s, 0.1% = one word in 500 s, times --scale).
 Modes: ungated (stage 0 off, stage B on every window), gate (GC gate, stage 0 off),
-gate+stage0 (the node's default chain: stage 0 at -45 dBFS, then the gate).
+ideal (stage A alone on every window: the best the GC gate can do at its split), gate+stage0
+(the node's default chain: stage 0 at -45 dBFS, then the gate).
 1. core: WindowedStream + KeywordSpotter + GatedModel in this process, the audio_detector's code
    path without ROS. CPU = process CPU time (all threads, onnxruntime's included) per second of
    audio; RTF = wall time / audio time (single stream, as fast as possible).
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import bench_environment, command_line, machine, run_folder, spread
+from bench.common import facts, open_run, spread, write_results
 from gc_perception.gating.audio_stream import WindowedStream
 from gc_perception.gating.gated_model import GatedModel
 from gc_perception.gating.keyword_spotting import (
@@ -45,11 +46,13 @@ CHUNK = 1600  # 100 ms chunks, as audio_source publishes by default
 HOP_S = 0.1
 BACKGROUNDS = {"quiet": -55.0, "noisy": -35.0}
 SHARES = {"10%": (0.10, 8), "1%": (0.01, 2), "0.1%": (0.001, 1)}  # share, words used
-MODES = {  # gated, stage-0 threshold
-    "ungated": (False, float("-inf")),
-    "gate": (True, float("-inf")),
-    "gate+stage0": (True, DEFAULT_STAGE0_DBFS),
+MODES = {  # gated, stage-0 threshold, gate threshold (None: the branch's calibrated one)
+    "ungated": (False, float("-inf"), None),
+    "gate": (True, float("-inf"), None),
+    "ideal": (True, float("-inf"), 1.0),  # stops after stage A (unless a score is 1.0)
+    "gate+stage0": (True, DEFAULT_STAGE0_DBFS, None),
 }
+NODE_MODES = ("ungated", "gate", "gate+stage0")
 
 
 def shipped_words() -> list[tuple[str, np.ndarray]]:
@@ -85,11 +88,13 @@ def build_stream(words, share: float, count: int, background_dbfs: float,
     return np.clip(np.round(stream * 32768), -32768, 32767).astype(np.int16), placed
 
 
-def run_core(model: GatedModel, stream: np.ndarray, gated: bool, stage0_dbfs: float) -> dict:
+def run_core(model: GatedModel, stream: np.ndarray, mode: str) -> dict:
     """The detector core over the stream, chunk by chunk, as audio_detector runs it."""
+    gated, stage0_dbfs, threshold = MODES[mode]
     spec = model.manifest.input
     windows = WindowedStream(spec["clip_samples"], round(HOP_S * RATE), stream.size, RATE)
-    spotter = KeywordSpotter(lambda tensor: model.infer(tensor, gated=gated),
+    spotter = KeywordSpotter(lambda tensor: model.infer(tensor, gated=gated,
+                                                        gate_threshold=threshold),
                              spec, model.manifest.positive_labels,
                              SpotterSettings(stage0_min_dbfs=stage0_dbfs))
     counts = {"windows": 0, "stage0": 0, "gate": 0}
@@ -114,17 +119,19 @@ def run_core(model: GatedModel, stream: np.ndarray, gated: bool, stage0_dbfs: fl
             "ms_per_audio_s": {part: total / seconds for part, total in cpu_ms.items()}}
 
 
-def core_figures(model: GatedModel, words, scale: float, repeats: int) -> dict:
+def core_figures(model: GatedModel, words, scale: float, repeats: int,
+                 backgrounds: list[str]) -> dict:
+    """Per stream and mode: the median run's figures, and every run's CPU per audio second."""
     figures: dict = {}
-    for background, level in BACKGROUNDS.items():
+    for background in backgrounds:
         for share_name, (share, count) in SHARES.items():
-            stream, placed = build_stream(words, share, count, level, scale)
+            stream, placed = build_stream(words, share, count, BACKGROUNDS[background], scale)
             entry: dict = {"audio_s": stream.size / RATE, "words": placed}
-            for mode, (gated, stage0) in MODES.items():
-                runs = [run_core(model, stream, gated, stage0) for _ in range(repeats)]
-                best = min(runs, key=lambda run: run["cpu_s_per_audio_s"])
-                entry[mode] = {**best, "cpu_spread": spread([r["cpu_s_per_audio_s"]
-                                                             for r in runs])}
+            for mode in MODES:
+                runs = [run_core(model, stream, mode) for _ in range(repeats)]
+                median = sorted(runs, key=lambda run: run["cpu_s_per_audio_s"])[len(runs) // 2]
+                entry[mode] = {**median,
+                               "cpu_s_per_audio_s_runs": [r["cpu_s_per_audio_s"] for r in runs]}
             figures[f"{background} {share_name}"] = entry
             print(f"  core {background} {share_name}: " + ", ".join(
                 f"{m} {entry[m]['cpu_s_per_audio_s'] * 1e3:.2f} ms/s" for m in MODES), flush=True)
@@ -150,7 +157,7 @@ def node_cpu(model_arg: str, branch: str, wav: Path, audio_s: float, mode: str,
     from gc_perception.suite.runner import SuiteRunner
     from gc_perception.suite.spec import NodeSpec
 
-    gated, stage0 = MODES[mode]
+    gated, stage0, _ = MODES[mode]
     detector = NodeSpec("audio_detector", "bench_kws", "/bench", "audio", {
         "model": model_arg, "branch": branch, "ungated": not gated, "stage0_min_dbfs": stage0,
         "max_backlog_s": 600.0})
@@ -196,30 +203,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--branch", default="", help="default: the manifest's default branch")
     parser.add_argument("--scale", type=float, default=1.0, help="stream length factor")
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--node-repeats", type=int, default=1)
+    parser.add_argument("--backgrounds", default="quiet,noisy",
+                        help=f"comma list of {', '.join(BACKGROUNDS)}")
     parser.add_argument("--skip-node", action="store_true")
-    args = parser.parse_args(argv)
-    run_dir = run_folder("audio")
-    bench_environment(run_dir)
+    args, run_dir = open_run("audio", parser, argv)
     manifest_path = find_model_manifest(args.model)
     model = GatedModel(manifest_path)
     branch = args.branch or model.manifest.default_branch
     model.set_branch(branch)
     words = shipped_words()
-    results: dict = {"command": command_line(), "machine": machine(), "model": args.model,
+    results: dict = {**facts(), "model": args.model,
                      "manifest_sha256": sha256_file(manifest_path)[:12],
-                     "branch": branch, "hop_s": HOP_S, "core": core_figures(
-                         model, words, args.scale, args.repeats)}
+                     "branch": branch, "hop_s": HOP_S, "repeats": args.repeats,
+                     "core": core_figures(model, words, args.scale, args.repeats,
+                                          args.backgrounds.split(","))}
     model.close()
     if not args.skip_node:
         results["node"] = {}
         stream, _ = build_stream(words, *SHARES["1%"], BACKGROUNDS["quiet"], args.scale)
         wav = write_wav(run_dir / "stream_1pct_quiet.wav", stream)
-        for mode in MODES:
-            results["node"][mode] = node_cpu(args.model, branch, wav, stream.size / RATE, mode,
-                                             run_dir)
-    (run_dir / "results.json").write_text(json.dumps(results, indent=2))
+        for mode in NODE_MODES:
+            runs = [node_cpu(args.model, branch, wav, stream.size / RATE, mode, run_dir / str(i))
+                    for i in range(args.node_repeats)]
+            results["node"][mode] = {**runs[0], "cpu_s_per_audio_s_runs": [
+                r["cpu_s_per_audio_s"] for r in runs]}
     print_report(results)
-    print(f"\nraw figures: {run_dir / 'results.json'}")
+    print(f"\nraw figures: {write_results(run_dir, results)}")
     return 0
 
 
@@ -234,8 +244,8 @@ def print_report(results: dict) -> None:
     print("|" + "---|" * (len(MODES) + 6))
     for name, entry in results["core"].items():
         cells = [name, f"{entry['audio_s']:.0f}"]
-        cells += [f"{entry[m]['cpu_s_per_audio_s'] * 1e3:.2f} ({entry[m]['rtf']:.4f})"
-                  for m in MODES]
+        cells += [f"{spread([v * 1e3 for v in entry[m]['cpu_s_per_audio_s_runs']])} "
+                  f"({entry[m]['rtf']:.4f})" for m in MODES]
         ungated = entry["ungated"]["cpu_s_per_audio_s"]
         cells += [f"{entry['gate']['cpu_s_per_audio_s'] / ungated:.2f}",
                   f"{entry['gate+stage0']['cpu_s_per_audio_s'] / ungated:.2f}"]

@@ -1,17 +1,28 @@
-"""Vision detector benchmark (issue 4): node latency vs direct calls; CPU per frame gated vs
-ungated on streams with 50/90/99% negatives.
+"""Vision benchmark (issue 9, comparisons 1 and 2): the runtime limit per branch, and the CPU
+that gating saves on streams with 50/90/99% negatives.
 
-    .venv/bin/python -m bench.bench_vision [--model person_lite0] [--frames 60] [--repeats 3]
+    .venv/bin/python -m bench.bench_vision [--models person_lite0,dog_lite0] [--frames 10]
+        [--repeats 3] [--runtime-branches all] [--gating-branches default] [--skip-node]
+        [--out DIR]
 
-1. direct: preprocess + GatedModel.infer in a loop, per branch (1 thread per stage), on frames
-   that pass the gate (so both stages run): wall latency p50.
-2. node: a vision_detector process; this process publishes the same frames as sensor_msgs/Image
-   at 4 Hz (no drops) and times publish -> detection arrival (header stamp to receipt).
-   Overhead = node p50 - direct p50 (decode, preprocessing, DDS both ways, JSON).
-3. gating: process CPU time per frame (preprocess + both stages, all threads) on streams of
-   shipped real photos (media/images: '<task>_*' positives, 'empty_*' negatives) with 50, 90
-   and 99% negatives, gated vs ungated, and the ideal (stage A alone on every frame).
-Media are few real photos repeated: the figures measure cost, not accuracy.
+Frames: the shipped real photos (media/images: '<task>_*' positives, 'empty_*' negatives)
+resized to 640x480, the reference camera frame. Few photos repeated: the figures measure cost,
+not accuracy. Every figure is taken once per repeat (blocks interleaved over branches), so the
+report gives median [min-max] over repeats.
+1. runtime, per branch, on a prepared positive tensor (both stages run), per-input wall p50,
+   every input after a 70 ms pause (a ~15 Hz stream; the node is fed the same way):
+   raw_stage_a   plain onnxruntime session of stage A (the runtime's session options)
+   raw_full      plain onnxruntime stage A then stage B: the limit for the full model
+   direct        preprocess (640x480 frame) + GatedModel.infer(ungated) in this process
+   node          publish sensor_msgs/Image -> ~/detections arrival through a vision_detector
+                 process (ungated, so both stages run like raw_full), one frame at a time.
+   Node overhead = node - raw_full; its parts come from the detection event's own timings:
+   publish (this process's publish() call: the message to C, serialise, shared memory), in
+   (publish returned -> the node's worker starts: DDS, take, executor, hand-off), preprocess,
+   stage A, stage B, other (decode + GatedModel's stage hand-offs and CPU-clock reads), out
+   (event JSON, publish, DDS, the bench's callback).
+2. gating: process CPU time per frame (preprocess + stages, all threads) gated, ungated, and
+   ideal (stage A only on every frame: the best any gate at this split can do).
 """
 
 from __future__ import annotations
@@ -20,23 +31,34 @@ import argparse
 import json
 import threading
 import time
-from pathlib import Path
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import onnxruntime as ort
 
-from bench.common import bench_environment, command_line, machine, run_folder, spread
+from bench.common import append_repeat, facts, open_run, spread, write_results
 from gc_perception.gating.gated_model import GatedModel
 from gc_perception.gating.image_preprocess import preprocess_image
+from gc_perception.gating.manifest import Manifest, read_verified
+from gc_perception.gating.stage_executor import session_options
 from gc_perception.resources import find_media, find_model_manifest
 
+CAMERA = (640, 480)  # width, height of the reference camera frame
 NEGATIVE_SHARES = (0.5, 0.9, 0.99)
+GATING_FRAMES = 100  # a 99%-negative stream needs 100 frames for its one positive
+NODE_PARTS = ("publish", "in", "preprocess", "stage_a", "stage_b", "other", "out")
+INPUT_GAP_S = 0.07  # pause before each timed input (~15 Hz with the work): idle between inputs
 
 
 def load_frames(task: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Positives and negatives, resized to the reference camera frame."""
     folder = find_media("images")
-    positives = [cv2.imread(str(p)) for p in sorted(folder.glob(f"{task}_*.jpg"))]
-    negatives = [cv2.imread(str(p)) for p in sorted(folder.glob("empty_*.jpg"))]
+
+    def read(pattern: str) -> list[np.ndarray]:
+        return [cv2.resize(cv2.imread(str(p)), CAMERA) for p in sorted(folder.glob(pattern))]
+
+    positives, negatives = read(f"{task}_*.jpg"), read("empty_*.jpg")
     if not positives or not negatives:
         raise SystemExit(f"media/images needs {task}_*.jpg and empty_*.jpg")
     return positives, negatives
@@ -47,11 +69,33 @@ def prepare(model: GatedModel, frame: np.ndarray) -> np.ndarray:
     return preprocess_image(frame, model.manifest.input, size)
 
 
-def direct_latency_ms(model: GatedModel, frames: list[np.ndarray], count: int) -> list[float]:
+class RawBranch:
+    """Plain onnxruntime sessions of one branch: the floor any runtime can reach."""
+
+    def __init__(self, manifest: Manifest, branch: str) -> None:
+        spec = manifest.branch(branch)
+        self.a, self.b = spec.stage_a, spec.stage_b
+        self.session_a, self.session_b = (
+            ort.InferenceSession(read_verified(manifest.file_path(s.file), s.sha256),
+                                 session_options(1), providers=["CPUExecutionProvider"])
+            for s in (self.a, self.b))
+
+    def stage_a(self, tensor: np.ndarray) -> np.ndarray:
+        return self.session_a.run([self.a.handoff_output], {self.a.input: tensor})[0]
+
+    def full(self, tensor: np.ndarray) -> np.ndarray:
+        return self.session_b.run([self.b.output], {self.b.input: self.stage_a(tensor)})[0]
+
+
+def wall_ms(call, count: int) -> list[float]:
+    """Wall time of `count` calls after one warm-up call, paced like the node's inputs: a
+    back-to-back loop keeps caches and the vCPU hot and reads ~1.5 ms faster than any stream."""
+    call()
     times = []
-    for index in range(count):
+    for _ in range(count):
+        time.sleep(INPUT_GAP_S)
         started = time.perf_counter()
-        model.infer(prepare(model, frames[index % len(frames)]), gated=False)
+        call()
         times.append((time.perf_counter() - started) * 1e3)
     return times
 
@@ -74,122 +118,228 @@ def cpu_ms_per_frame(model: GatedModel, frames: list[np.ndarray], mode: str) -> 
     return (time.process_time() - started) * 1e3 / len(frames)
 
 
-def gating_figures(model, positives, negatives, frames: int, repeats: int) -> dict:
-    figures = {}
+def gating_block(model: GatedModel, positives, negatives) -> dict[str, dict[str, float]]:
+    """One repeat: CPU ms per frame of each mode on each stream."""
+    block = {}
     for share in NEGATIVE_SHARES:
-        frames_list = stream(positives, negatives, share, max(frames, 100))
-        runs = {mode: [cpu_ms_per_frame(model, frames_list, mode) for _ in range(repeats)]
-                for mode in ("gated", "ungated", "ideal")}
-        stops = [model.infer(prepare(model, f)).early_stopped for f in frames_list]
-        figures[f"{int(share * 100)}%"] = {
-            **{mode: float(np.median(v)) for mode, v in runs.items()},
-            "spread": {mode: spread(v) for mode, v in runs.items()},
-            "ratio_gated_ungated": float(np.median(runs["gated"]) / np.median(runs["ungated"])),
-            "early_stopped_share": float(np.mean(stops)),
-        }
-    return figures
+        frames = stream(positives, negatives, share, GATING_FRAMES)
+        block[share_name(share)] = {mode: cpu_ms_per_frame(model, frames, mode)
+                                    for mode in ("gated", "ungated", "ideal")}
+    return block
 
 
-def node_latency_ms(model_arg: str, branch: str, frames, count: int, run_dir: Path) -> list[float]:
-    """publish -> detection arrival through a vision_detector process."""
-    from rclpy.qos import qos_profile_sensor_data
-    from sensor_msgs.msg import Image
-    from std_msgs.msg import String
+def early_stop_shares(model: GatedModel, positives, negatives) -> dict[str, float]:
+    return {share_name(s): float(np.mean([model.infer(prepare(model, f)).early_stopped
+                                          for f in stream(positives, negatives, s,
+                                                          GATING_FRAMES)]))
+            for s in NEGATIVE_SHARES}
 
-    from gc_perception.imaging import encode_raw
-    from gc_perception.nodes.background import BackgroundNode
-    from gc_perception.suite.runner import SuiteRunner
-    from gc_perception.suite.spec import NodeSpec
 
-    spec = NodeSpec("vision_detector", "bench_detector", "/bench", "vision",
-                    {"model": model_arg, "branch": branch, "publish_overlay": False})
-    runner = SuiteRunner([spec], run_dir / f"node-{branch}", stream=None, report=lambda t: None)
-    probe = BackgroundNode("bench_vision_probe")
-    arrivals: dict[tuple[int, int], float] = {}
-    arrived = threading.Condition()
+def share_name(share: float) -> str:
+    return f"{share * 100:g}%"
 
-    def on_detection(message) -> None:
-        stamp = json.loads(message.data)["stamp"]
-        with arrived:
-            arrivals[(stamp["sec"], stamp["nanosec"])] = time.time()
-            arrived.notify_all()
 
-    probe.node.create_subscription(String, "/bench/bench_detector/detections", on_detection, 50)
-    publisher = probe.node.create_publisher(Image, "/bench/image_raw", qos_profile_sensor_data)
-    runner.start()
-    latencies: list[float] = []
+@dataclass
+class NodeSample:
+    end_to_end_ms: float
+    parts: dict[str, float]
+
+
+def node_sample(event: dict, sent: float, published: float, arrived: float) -> NodeSample:
+    """End-to-end latency and its parts (see the module docstring) from a detection event."""
+    latency = event["latency_ms"]
+    stages = latency["preprocess"] + latency["stage_a"] + (latency["stage_b"] or 0.0)
+    publish_ms = (published - sent) * 1e3
+    parts = {"publish": publish_ms, "in": latency["since_stamp"] - latency["total"] - publish_ms,
+             "preprocess": latency["preprocess"], "stage_a": latency["stage_a"],
+             "stage_b": latency["stage_b"] or 0.0, "other": latency["total"] - stages,
+             "out": (arrived - sent) * 1e3 - latency["since_stamp"]}
+    return NodeSample((arrived - sent) * 1e3, parts)
+
+
+class NodeUnderTest:
+    """A vision_detector process (ungated, no overlay) fed one frame at a time by this one."""
+
+    def __init__(self, model_arg: str, run_dir) -> None:
+        from rclpy.qos import qos_profile_sensor_data
+        from sensor_msgs.msg import Image
+        from std_msgs.msg import String
+
+        from gc_perception.nodes.background import BackgroundNode
+        from gc_perception.suite.runner import SuiteRunner
+        from gc_perception.suite.spec import NodeSpec
+
+        spec = NodeSpec("vision_detector", "bench_detector", "/bench", "vision",
+                        {"model": model_arg, "publish_overlay": False, "ungated": True})
+        self.fqn = spec.fqn
+        self.runner = SuiteRunner([spec], run_dir / f"node-{model_arg}", stream=None,
+                                  report=lambda text: None)
+        self.probe = BackgroundNode("bench_vision_probe")
+        self.events: dict[tuple[int, int], tuple[dict, float]] = {}
+        self.arrived = threading.Condition()
+        self.probe.node.create_subscription(String, f"{self.fqn}/detections", self._receive, 50)
+        self.publisher = self.probe.node.create_publisher(Image, "/bench/image_raw",
+                                                          qos_profile_sensor_data)
+        self.runner.start()
+
+    def _receive(self, message) -> None:
+        arrived = time.time()
+        event = json.loads(message.data)
+        with self.arrived:
+            self.events[(event["stamp"]["sec"], event["stamp"]["nanosec"])] = (event, arrived)
+            self.arrived.notify_all()
+
+    def send(self, frame: np.ndarray, timeout: float) -> NodeSample | None:
+        """Publish one frame (stamped now) and wait for its detection."""
+        from sensor_msgs.msg import Image
+
+        from gc_perception.imaging import encode_raw
+
+        height, width, step, data = encode_raw(frame)
+        message = Image(height=height, width=width, encoding="bgr8", step=step, data=data)
+        sent = time.time()
+        key = (int(sent), int(sent % 1 * 1e9))
+        message.header.stamp.sec, message.header.stamp.nanosec = key
+        self.publisher.publish(message)
+        published = time.time()
+        with self.arrived:
+            if not self.arrived.wait_for(lambda: key in self.events, timeout):
+                return None
+            event, arrived = self.events.pop(key)
+        return node_sample(event, sent, published, arrived)
+
+    def samples(self, branch: str, frames: list[np.ndarray], count: int) -> list[NodeSample]:
+        """`count` samples on `branch`, after warm-up frames (the first run of a session)."""
+        results = self.probe.set_parameters(self.fqn, {"branch": branch}, timeout=30.0)
+        if not results[0].successful:
+            raise RuntimeError(f"branch {branch} refused: {results[0].reason}")
+        samples: list[NodeSample] = []
+        for index in range(count + 2):
+            sample = self.send(frames[index % len(frames)], timeout=10.0)
+            if sample is not None and index >= 2:
+                samples.append(sample)
+            time.sleep(INPUT_GAP_S)
+        return samples
+
+    def wait_ready(self, frame: np.ndarray, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.send(frame, timeout=1.0) is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError("vision_detector never answered; see its log")
+
+    def close(self) -> None:
+        self.runner.stop()
+        self.probe.close()
+
+
+def runtime_block(model: GatedModel, raw: RawBranch, positives, count: int) -> dict[str, float]:
+    """One repeat of the in-process figures of one branch: per-input wall p50 (ms)."""
+    tensor = prepare(model, positives[0])
+    frames = iter(positives * count)
+    return {"raw_stage_a": float(np.median(wall_ms(lambda: raw.stage_a(tensor), count))),
+            "raw_full": float(np.median(wall_ms(lambda: raw.full(tensor), count))),
+            "direct": float(np.median(wall_ms(
+                lambda: model.infer(prepare(model, next(frames)), gated=False), count)))}
+
+
+def node_block(samples: list[NodeSample]) -> dict:
+    return {"node": float(np.median([s.end_to_end_ms for s in samples])),
+            "node_parts": {p: float(np.median([s.parts[p] for s in samples]))
+                           for p in NODE_PARTS},
+            "node_frames": len(samples)}
+
+
+def measure_model(model_id: str, args, run_dir) -> dict:
+    """Every figure of one model, repeat by repeat over its branches."""
+    model = GatedModel(find_model_manifest(model_id))
+    manifest = model.manifest
+    positives, negatives = load_frames(manifest.task)
+    runtime = pick(args.runtime_branches, manifest)
+    gating = pick(args.gating_branches, manifest)
+    raw = {b: RawBranch(manifest, b) for b in runtime}
+    node = None if args.skip_node else NodeUnderTest(model_id, run_dir)
+    entry: dict = {"task": manifest.task, "default_branch": manifest.default_branch,
+                   "stage_a_mac_share": {b: s.stage_a.macs / (s.stage_a.macs + s.stage_b.macs)
+                                         for b, s in manifest.branches.items()},
+                   "branches": {b: {} for b in dict.fromkeys([*runtime, *gating])}}
     try:
-        warm = 0
-        while len(latencies) < count and warm < count + 40:
-            frame = frames[warm % len(frames)]
-            height, width, step, data = encode_raw(frame)
-            message = Image(height=height, width=width, encoding="bgr8", step=step, data=data)
-            sent = time.time()
-            message.header.stamp.sec, message.header.stamp.nanosec = int(sent), int(sent % 1 * 1e9)
-            key = (message.header.stamp.sec, message.header.stamp.nanosec)
-            publisher.publish(message)
-            with arrived:
-                arrived.wait_for(lambda k=key: k in arrivals, timeout=3.0 if warm < 10 else 1.0)
-            if key in arrivals:
-                latencies.append((arrivals[key] - sent) * 1e3)
-            warm += 1
-            time.sleep(0.25)
+        if node is not None:
+            node.wait_ready(positives[0])
+        for repeat in range(args.repeats):
+            for branch in entry["branches"]:
+                model.set_branch(branch)
+                block: dict = {}
+                if branch in runtime:
+                    block.update(runtime_block(model, raw[branch], positives, args.frames))
+                    if node is not None:
+                        block.update(node_block(node.samples(branch, positives, args.frames)))
+                if branch in gating:
+                    block["gating_cpu_ms"] = gating_block(model, positives, negatives)
+                append_repeat(entry["branches"][branch], block)
+            print(f"  {model_id}: repeat {repeat + 1}/{args.repeats} done", flush=True)
+        for branch in gating:
+            model.set_branch(branch)
+            entry["branches"][branch]["early_stopped_share"] = early_stop_shares(
+                model, positives, negatives)
     finally:
-        runner.stop()
-        probe.close()
-    return latencies[2:]  # the first frames include discovery and session warm-up
+        if node is not None:
+            node.close()
+        model.close()
+    return entry
+
+
+def pick(names: str, manifest: Manifest) -> list[str]:
+    """'all', 'default', 'none' or a comma list of branch names."""
+    if names == "all":
+        return list(manifest.branches)
+    if names == "none":
+        return []
+    chosen = [manifest.default_branch if n == "default" else n for n in names.split(",")]
+    for name in chosen:
+        manifest.branch(name)  # refuses an unknown name, naming the known ones
+    return list(dict.fromkeys(chosen))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="person_lite0")
-    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--models", default="person_lite0,dog_lite0")
+    parser.add_argument("--frames", type=int, default=10, help="inputs per runtime block")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--runtime-branches", default="all", help="all|default|none|a,b")
+    parser.add_argument("--gating-branches", default="default", help="all|default|none|a,b")
     parser.add_argument("--skip-node", action="store_true")
-    args = parser.parse_args(argv)
-    run_dir = run_folder("vision")
-    bench_environment(run_dir)
-    manifest_path = find_model_manifest(args.model)
-    model = GatedModel(manifest_path)
-    positives, negatives = load_frames(model.manifest.task)
-    results: dict = {"command": command_line(), "machine": machine(), "model": args.model,
-                     "branches": {}}
-    for branch in model.manifest.branches:
-        model.set_branch(branch)
-        direct = direct_latency_ms(model, positives, args.frames)
-        entry = {"direct_ms_p50": float(np.median(direct)),
-                 "direct_ms_p95": float(np.percentile(direct, 95)),
-                 "gating_cpu_ms_per_frame": gating_figures(model, positives, negatives,
-                                                           args.frames, args.repeats)}
-        if not args.skip_node:
-            node = node_latency_ms(args.model, branch, positives, args.frames // 2, run_dir)
-            entry.update(node_ms_p50=float(np.median(node)), node_ms_p95=float(
-                np.percentile(node, 95)), node_frames=len(node))
-            entry["node_overhead_ms_p50"] = entry["node_ms_p50"] - entry["direct_ms_p50"]
-        results["branches"][branch] = entry
-    model.close()
-    (run_dir / "results.json").write_text(json.dumps(results, indent=2))
+    args, run_dir = open_run("vision", parser, argv)
+    results = {**facts(), "frame_size": list(CAMERA),
+               "repeats": args.repeats, "frames_per_block": args.frames,
+               "gating_frames": GATING_FRAMES, "node_parts": list(NODE_PARTS),
+               "models": {m: measure_model(m, args, run_dir) for m in args.models.split(",")}}
     print_report(results)
-    print(f"\nraw figures: {run_dir / 'results.json'}")
+    print(f"\nraw figures: {write_results(run_dir, results)}")
     return 0
 
 
 def print_report(results: dict) -> None:
     print(f"# {results['command']}\n# {results['machine']}\n")
-    print("| branch | direct p50 ms | node p50 ms | node overhead ms | "
-          + " | ".join(f"CPU ms/frame gated/ungated/ideal @{s} neg (ratio)"
-                       for s in ("50%", "90%", "99%")) + " |")
-    print("|" + "---|" * 7)
-    for branch, entry in results["branches"].items():
-        cells = [branch, f"{entry['direct_ms_p50']:.1f}",
-                 f"{entry.get('node_ms_p50', float('nan')):.1f}",
-                 f"{entry.get('node_overhead_ms_p50', float('nan')):.1f}"]
-        for share in ("50%", "90%", "99%"):
-            g = entry["gating_cpu_ms_per_frame"][share]
-            cells.append(f"{g['gated']:.1f}/{g['ungated']:.1f}/{g['ideal']:.1f} "
-                         f"({g['ratio_gated_ungated']:.2f})")
-        print("| " + " | ".join(cells) + " |")
+    print("| model | branch | raw A ms | raw A+B ms | direct ms | node ms | node - raw A+B ms |")
+    print("|---|---|---|---|---|---|---|")
+    for model_id, entry in results["models"].items():
+        for branch, figures in entry["branches"].items():
+            if "raw_full" not in figures:
+                continue
+            overhead = [n - r for n, r in zip(figures.get("node", []), figures["raw_full"],
+                                              strict=False)]
+            cells = [spread(figures[k]) if figures.get(k) else "n/a"
+                     for k in ("raw_stage_a", "raw_full", "direct", "node")]
+            print(f"| {model_id} | {branch} | " + " | ".join(cells)
+                  + f" | {spread(overhead) if overhead else 'n/a'} |")
+    print("\n| model | branch | stream | CPU ms/frame gated | ungated | ideal (stage A) |")
+    print("|---|---|---|---|---|---|")
+    for model_id, entry in results["models"].items():
+        for branch, figures in entry["branches"].items():
+            for share, modes in figures.get("gating_cpu_ms", {}).items():
+                print(f"| {model_id} | {branch} | {share} neg | " + " | ".join(
+                    spread(modes[m]) for m in ("gated", "ungated", "ideal")) + " |")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
-"""What the benchmarks share: their own ROS domain and run folder, and figure formatting."""
+"""What the benchmarks share: their own ROS domain and run folder, their facts, and figure
+formatting."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import platform
 import shlex
@@ -24,10 +27,47 @@ def bench_environment(run_dir: Path) -> dict[str, str]:
     return dict(os.environ)
 
 
-def run_folder(name: str) -> Path:
-    folder = Path("runs") / "bench" / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+def run_folder(name: str, out: str | None = None) -> Path:
+    """`out` (the runner's choice) or a fresh runs/bench/<name>-<stamp> folder."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder = Path(out) if out else Path("runs") / "bench" / f"{name}-{stamp}"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def add_out_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="", help="folder for results.json and logs "
+                        "(default: a new runs/bench/<name>-<stamp>)")
+
+
+def open_run(name: str, parser: argparse.ArgumentParser,
+             argv: list[str] | None) -> tuple[argparse.Namespace, Path]:
+    """A bench's arguments (plus --out), its run folder, and its localhost-only ROS env."""
+    add_out_argument(parser)
+    args = parser.parse_args(argv)
+    run_dir = run_folder(name, args.out)
+    bench_environment(run_dir)
+    return args, run_dir
+
+
+def facts() -> dict[str, str]:
+    """The command and machine, first keys of every results.json."""
+    return {"command": command_line(), "machine": machine()}
+
+
+def append_repeat(entry: dict, figures: dict) -> None:
+    """Add one repeat's numbers to the per-repeat lists of `entry` (nested dicts follow)."""
+    for key, value in figures.items():
+        if isinstance(value, dict):
+            append_repeat(entry.setdefault(key, {}), value)
+        else:
+            entry.setdefault(key, []).append(value)
+
+
+def write_results(folder: Path, results: dict) -> Path:
+    path = folder / "results.json"
+    path.write_text(json.dumps(results, indent=1))
+    return path
 
 
 def command_line() -> str:

@@ -213,15 +213,11 @@ class StageExecutor:
         return SessionSpec(_specs(session.get_inputs()), _specs(session.get_outputs()))
 
     def _create_session(self, model: bytes) -> _Session:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self._threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         with _THREAD_START_LOCK:
             before = thread_ids()
-            session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+            session = ort.InferenceSession(
+                model, session_options(self._threads), providers=["CPUExecutionProvider"]
+            )
             pool_tids = thread_ids() - before
         set_thread_affinity(pool_tids, self._cpus)  # inherited already; explicit, whatever ORT did
         return _Session(session, model, pool_tids)
@@ -248,3 +244,15 @@ class StageExecutor:
 
 def _specs(args: Sequence[Any]) -> dict[str, TensorSpec]:
     return {arg.name: TensorSpec(arg.name, tuple(arg.shape), arg.type) for arg in args}
+
+
+def session_options(threads: int) -> ort.SessionOptions:
+    """The runtime's session options (see the module docstring); benches reuse them so a raw
+    onnxruntime baseline runs exactly the sessions the runtime would."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    return options
