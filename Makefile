@@ -27,13 +27,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# The benchmarks one after another (each prints its figures and command). Not the test suite.
+# Every benchmark comparison in one session (< 15 min on 2 cores): bench/results/REPORT.md,
+# report.json and plots, then the README's results block from them. Not the test suite.
 bench: $(STAMP)
-	$(BIN)/python -m bench.bench_vision --model person_lite0 --frames 40 --repeats 2
-	$(BIN)/python -m bench.bench_audio --repeats 2
-	$(BIN)/python -m bench.bench_transport --seconds 4 --repeats 2
-	$(BIN)/python -m bench.bench_footprint
-	$(BIN)/python -m bench.bench_resource_monitor
+	$(BIN)/python -m bench.run_all
+	$(BIN)/python -m bench.readme_sync
 
 clean-runs:
 	rm -rf runs
