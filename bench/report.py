@@ -21,7 +21,8 @@ AUDIO_STREAM = "10%"  # 10% speech = 90% negatives
 NOT_RUN = "not run"
 PLOTS = {"runtime.png": "Runtime limit per branch", "gating.png": "CPU per input, gated vs "
          "ungated", "branches.png": "Branches: latency vs accuracy", "transport.png":
-         "Transport latency", "footprint.png": "Footprint per node"}
+         "Transport latency", "footprint.png": "Footprint per node",
+         "adascale_eval_timeline.png": "AdaScale timeline (bench.adascale_eval)"}
 
 
 # --- figures ------------------------------------------------------------------------------------
@@ -203,11 +204,11 @@ def audio_gating_table(audio: dict | None) -> Table:
     return table
 
 
-def audio_node_table(audio: dict | None) -> Table:
+def audio_node_table(audio: dict) -> Table:
     table = Table("2c. Gating, audio through the nodes", "audio_detector process CPU ms per "
                   "audio second (audio_source -> audio_detector, quiet 1% stream, as fast as "
                   "possible).", ["mode", "CPU ms / audio s", "/ ungated"])
-    node = (audio or {}).get("node", {})
+    node = audio["node"]
     ungated = [v * 1e3 for v in node.get("ungated", {}).get("cpu_s_per_audio_s_runs", [])]
     for mode, entry in node.items():
         runs = [v * 1e3 for v in entry["cpu_s_per_audio_s_runs"]]
@@ -305,7 +306,8 @@ def adascale_tables(adascale: dict | None) -> list[Table]:
     configs = (adascale or {}).get("configs", {})
     best = (adascale or {}).get("best_static")
     table = Table("5. Adaptation", "the suite under AdaScale against every static branch, "
-                  "through the same phases (one run; see adascale_eval.md for the scenario).",
+                  "through the same phases (one run; the scenario, decisions and timeline: "
+                  "[adascale_eval.md](adascale_eval.md)).",
                   ["config", "frames", "deadline misses", "latency p50 ms", "accuracy proxy",
                    "energy mJ/frame*", "energy / best static"])
     best_energy = configs.get(best, {}).get("energy_mj_per_frame")
@@ -321,12 +323,14 @@ def adascale_tables(adascale: dict | None) -> list[Table]:
                       ["change", "decision s", "first frame s", "to"])
     for row in (adascale or {}).get("reactions", []):
         reactions.rows.append([str(row.get("change")), _num(row.get("decision_s"), ".1f"),
-                               _num(row.get("first_frame_s"), ".1f"), str(row.get("to"))])
+                               _num(row.get("first_frame_s"), ".1f"),
+                               str(row.get("to") or "no change")])
     if adascale:
         budget = adascale.get("budget_ms")
-        table.notes.append(f"Deadline = {_num(budget, 'g')} ms. *Energy is an estimate "
-                           "(CPU time x declared power of the core class). "
-                           + str(adascale.get("verdict", "")))
+        table.notes += [f"Deadline = {_num(budget, 'g')} ms; model "
+                        f"{adascale.get('model', 'n/a')}. *Energy is an estimate (CPU time x "
+                        "declared power of the core class).", "",
+                        *str(adascale.get("verdict", "")).splitlines()]
     return [table, reactions]
 
 
@@ -464,7 +468,8 @@ def tables(report: dict, sections: Iterable[str] = ("1", "2", "3", "4", "5", "6"
         "1": lambda: runtime_tables(results.get("vision")),
         "2": lambda: [vision_gating_table(results.get("vision")),
                       audio_gating_table(results.get("audio")),
-                      audio_node_table(results.get("audio"))],
+                      *([audio_node_table(results["audio"])]
+                        if (results.get("audio") or {}).get("node") else [])],
         "3": lambda: [branches_table(results.get("branches"))],
         "4": lambda: [transport_table(results.get("transport"))],
         "5": lambda: adascale_tables(results.get("adascale")),

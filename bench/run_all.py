@@ -28,7 +28,8 @@ from bench.report import render_report
 from gc_perception import ros_env
 
 RESULTS = Path(__file__).resolve().parent / "results"
-ADASCALE_FILES = ("adascale_eval.md", "adascale_eval_timeline.png")
+ADASCALE_PLOT = "adascale_eval_timeline.png"
+ADASCALE_FILES = ("adascale_eval.md", ADASCALE_PLOT)
 STOP_GRACE_S = 30.0
 
 
@@ -155,7 +156,7 @@ def write_report(report: dict, out: Path) -> None:
     from bench.report_plots import write_plots
 
     (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
-    plots = write_plots(report, out)
+    plots = write_plots(report, out) + ([ADASCALE_PLOT] if (out / ADASCALE_PLOT).exists() else [])
     (out / "REPORT.md").write_text(render_report(report, plots))
 
 
