@@ -135,7 +135,7 @@ def test_the_path_outside_the_stages_is_kept_as_overhead():
         node.on_detection(detection(a=2.0, b=3.0, total=9.0), 1.5, TOPOLOGY)
     assert node.observed_ratio(1.5, PREDICTED) == pytest.approx(1.0)
     assert node.overhead_ms(1.5) == pytest.approx(4.0)
-    assert node.view(_profile(), 1.0, 1.5).overhead_ms == pytest.approx(4.0)
+    assert node.view(_profile(), {}, 1.5).overhead_ms == pytest.approx(4.0)
 
 
 def test_restart_means_apply_again():
@@ -175,7 +175,7 @@ def test_current_choice_before_any_decision_is_what_the_node_runs():
     assert node.current() is None
     node.on_report(report(), 0.0, TOPOLOGY)
     assert node.current() == Choice("fp32_224", None)
-    assert node.view(_profile(), 1.0, 0.0).pass_rate == pytest.approx(0.25)
+    assert node.view(_profile(), {}, 0.0).pass_rate == pytest.approx(0.25)
 
 
 def _profile() -> ModelProfile:

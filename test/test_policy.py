@@ -189,16 +189,27 @@ def test_own_load_is_not_contention():
     assert decision.predicted.latency_ms == pytest.approx(20.0)
 
 
+ALL_X1_5 = {"heavy": 1.5, "mid": 1.5, "light": 1.5}
+
+
 def test_online_correction_scales_the_prediction():
-    node = view(Choice("heavy", PP), latency_correction=1.5)
+    node = view(Choice("heavy", PP), latency_corrections=ALL_X1_5)
     decision = decide_one(node)
     assert "31.5 ms > budget" in decision.reason  # 20 ms x 1.05 (5% load) x 1.5
     assert decision.choice == Choice("mid", PP)
     assert decision.predicted.latency_ms == pytest.approx(10 * 1.05 * 1.5)
 
 
+def test_a_branch_correction_applies_to_that_branch_only():
+    node = view(Choice("mid", PP), latency_corrections={"mid": 3.5})
+    decision = decide_one(node)
+    assert decision.choice.branch == "heavy"  # mid's 10 ms x 3.5 says nothing of heavy
+    assert "mid @ A:perf/B:perf fails: 36.8 ms" in decision.reason
+    assert decision.predicted.latency_ms == pytest.approx(20 * 1.05)
+
+
 def test_overhead_outside_the_stages_is_added_unscaled():
-    node = view(Choice("heavy", PP), latency_correction=1.5, overhead_ms=4.0)
+    node = view(Choice("heavy", PP), latency_corrections=ALL_X1_5, overhead_ms=4.0)
     decision = decide_one(node)
     assert "35.5 ms > budget" in decision.reason  # 20 ms x 1.05 x 1.5 + 4
     stages = decision.predicted.stages_ms

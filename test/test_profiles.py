@@ -120,21 +120,31 @@ def test_evaluation_json_wins_over_manifest_metrics(manifest, tmp_path):
 
 def test_corrections_ewma_fade_clamp_and_forget():
     corrections = LatencyCorrections(weight=0.5, half_life_s=10.0, limit=4.0)
-    key = ("/det", "fp32")
-    assert corrections.factor(key, 0.0) == 1.0
-    corrections.observe(key, observed_ms=20.0, predicted_ms=10.0, now=0.0)
-    assert corrections.factor(key, 0.0) == pytest.approx(1.5)
-    corrections.observe(key, observed_ms=20.0, predicted_ms=10.0, now=0.0)
-    assert corrections.factor(key, 0.0) == pytest.approx(1.75)
-    assert corrections.factor(key, 10.0) == pytest.approx(1.375)  # half way back to 1
-    corrections.observe(("/det", "alt"), observed_ms=1000.0, predicted_ms=1.0, now=0.0)
-    assert corrections.factor(("/det", "alt"), 0.0) == pytest.approx(2.5)  # ratio clamped to 4
-    corrections.forget(key)
-    assert corrections.factor(key, 0.0) == 1.0
+    assert corrections.factor("/det", "fp32", 0.0) == 1.0
+    corrections.observe("/det", "fp32", 2.0, now=0.0)
+    assert corrections.factor("/det", "fp32", 0.0) == pytest.approx(1.5)
+    corrections.observe("/det", "fp32", 2.0, now=0.0)
+    assert corrections.factor("/det", "fp32", 0.0) == pytest.approx(1.75)
+    assert corrections.factor("/det", "fp32", 10.0) == pytest.approx(1.375)  # half way to 1
+    corrections.observe("/other", "fp32", 1000.0, now=0.0)
+    assert corrections.factor("/other", "fp32", 0.0) == pytest.approx(2.5)  # clamped to 4
+    corrections.forget("/det")
+    assert corrections.factor("/det", "fp32", 0.0) == 1.0
+    assert corrections.factor("/other", "fp32", 0.0) == pytest.approx(2.5)
+
+
+def test_a_branch_that_has_not_run_takes_the_nodes_correction():
+    corrections = LatencyCorrections(weight=1.0)
+    corrections.observe("/det", "int8", 1.6, now=0.0)  # a small branch: hand-offs weigh more
+    assert corrections.factor("/det", "fp32", 0.0) == pytest.approx(1.6)
+    corrections.observe("/det", "fp32", 1.2, now=1.0)
+    corrections.observe("/det", "int8", 1.6, now=2.0)
+    assert corrections.factor("/det", "fp32", 2.0) == pytest.approx(1.2, abs=1e-3)  # its own
+    assert corrections.factor("/det", "int8", 2.0) == pytest.approx(1.6)
 
 
 def test_corrections_off_with_zero_weight():
     corrections = LatencyCorrections(weight=0.0)
-    corrections.observe("k", 50.0, 10.0, 0.0)
-    assert corrections.factor("k", 0.0) == 1.0
+    corrections.observe("/det", "fp32", 5.0, 0.0)
+    assert corrections.factor("/det", "fp32", 0.0) == 1.0
 

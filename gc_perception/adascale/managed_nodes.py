@@ -234,7 +234,8 @@ class ManagedNode:
             return Choice(self.report.branch, None)
         return None
 
-    def view(self, profile: ModelProfile, latency_correction: float, now: float) -> NodeView:
+    def view(self, profile: ModelProfile, corrections: Mapping[str, float],
+             now: float) -> NodeView:
         report = self.report
         return NodeView(
             name=self.name, goal=self.goal, profiles=profile.branches, current=self.current(),
@@ -243,7 +244,7 @@ class ManagedNode:
             input_rate_hz=report.fps_out if report else 0.0,
             pass_rate=None if report is None or report.early_stop_rate is None
             else 1.0 - report.early_stop_rate,
-            latency_correction=latency_correction, overhead_ms=self.overhead_ms(now),
+            latency_corrections=corrections, overhead_ms=self.overhead_ms(now),
         )
 
     def want(self, choice: Choice, now: float) -> None:

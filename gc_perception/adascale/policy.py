@@ -70,7 +70,7 @@ smaller one.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gc_perception.adascale.cpu_affinity import format_cpu_list
@@ -304,7 +304,8 @@ class NodeView:
     own_load_cores: float = 0.0  # CPU cores it keeps busy now (its diagnostics)
     input_rate_hz: float = 0.0
     pass_rate: float | None = None  # share of inputs reaching stage B, observed; None: profile's
-    latency_correction: float = 1.0  # observed/predicted latency, learnt online (profiles.py)
+    # observed/predicted latency per branch, learnt online (profiles.py); missing: 1
+    latency_corrections: Mapping[str, float] = field(default_factory=dict)
     overhead_ms: float = 0.0  # the input's path outside the two stages (decode, preprocessing)
 
 
@@ -436,7 +437,7 @@ def predict(view: NodeView, choice: Choice, context: _Context) -> Prediction:
         stages.append(cost.wall_ms * slowdown)
         share = 1.0 if stage == "a" else _pass_rate(view, profile)
         energy += share * cost.cpu_ms * _busy_watts(context.power, core_class)  # ms x W = mJ
-    latency = sum(stages) * view.latency_correction + view.overhead_ms
+    latency = sum(stages) * view.latency_corrections.get(choice.branch, 1.0) + view.overhead_ms
     return Prediction(latency, profile.accuracy, energy, profile.memory_bytes,
                       (stages[0], stages[1]))
 

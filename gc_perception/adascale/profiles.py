@@ -20,10 +20,10 @@ the same key is fresh; anything else is profiled again.
 
 Online refinement (`LatencyCorrections`): the manager compares the latency a detector reports
 with the policy's prediction for the branch and placement in use, and keeps an EWMA of
-observed/predicted per node, applied to all of that node's candidates. One factor per node, not
-per placement: a factor learnt only for the placement in use would make every untried placement
-look better than the measured one, and the node would hop between them (seen on this project's
-2-core VM). It fades back to 1 when it is not refreshed.
+observed/predicted per node and per (node, branch); a branch that has not run takes the node's.
+Not per placement: a factor learnt only for the placement in use would make every untried
+placement look better than the measured one, and the node would hop between them (seen on this
+project's 2-core VM). It fades back to 1 when it is not refreshed.
 """
 
 from __future__ import annotations
@@ -254,32 +254,42 @@ def _is_number(value: Any) -> bool:
 
 # --- online refinement -------------------------------------------------------------------------
 class LatencyCorrections:
-    """EWMA of observed/predicted latency per key (a node), fading back to 1.
+    """EWMA of observed/predicted latency per node and per (node, branch), fading back to 1.
 
-    weight: EWMA weight of a new observation (0 turns refinement off). half_life_s: an
-    unrefreshed correction moves half way back to 1 in this time. Ratios are clamped to
-    [1/limit, limit] so one bad reading cannot throw the policy far off.
+    A branch's own figure once it has run, else the node's (what every branch of it has shown):
+    what the load model misses is partly the node's (its cores, its neighbours) and partly the
+    branch's (fixed hand-off costs weigh more on a small network, so a factor learnt on int8_160
+    overstates fp32_224). weight: EWMA weight of a new observation (0 turns refinement off).
+    half_life_s: an unrefreshed correction moves half way back to 1 in this time. Ratios are
+    clamped to [1/limit, limit] so one bad reading cannot throw the policy far off.
     """
 
     def __init__(self, weight: float = 0.3, half_life_s: float = 600.0, limit: float = 4.0):
         self.weight, self.half_life_s, self.limit = weight, half_life_s, limit
         self._ratios: dict[Hashable, tuple[float, float]] = {}  # key -> (ratio, stamp)
 
-    def observe(self, key: Hashable, observed_ms: float, predicted_ms: float, now: float) -> None:
-        if self.weight <= 0 or observed_ms <= 0 or predicted_ms <= 0:
+    def observe(self, node: str, branch: str, ratio: float, now: float) -> None:
+        """One observed/predicted ratio of `node` running `branch`."""
+        if self.weight <= 0 or ratio <= 0:
             return
-        ratio = min(max(observed_ms / predicted_ms, 1 / self.limit), self.limit)
-        previous = self.factor(key, now)
-        self._ratios[key] = (previous + self.weight * (ratio - previous), now)
+        ratio = min(max(ratio, 1 / self.limit), self.limit)
+        for key in (node, (node, branch)):
+            previous = self._faded(key, now)
+            self._ratios[key] = (previous + self.weight * (ratio - previous), now)
 
-    def factor(self, key: Hashable, now: float) -> float:
-        """The correction now: the EWMA faded towards 1 by its age."""
+    def factor(self, node: str, branch: str, now: float) -> float:
+        """The correction of `branch` on `node` now (the node's if the branch has not run)."""
+        key = (node, branch) if (node, branch) in self._ratios else node
+        return self._faded(key, now)
+
+    def _faded(self, key: Hashable, now: float) -> float:
         if key not in self._ratios:
             return 1.0
         ratio, stamp = self._ratios[key]
         fade = 0.5 ** (max(0.0, now - stamp) / self.half_life_s)
         return 1.0 + (ratio - 1.0) * fade
 
-    def forget(self, key: Hashable) -> None:
-        """Drop a correction (e.g. of a node that restarted)."""
-        self._ratios.pop(key, None)
+    def forget(self, node: str) -> None:
+        """Drop a node's corrections (e.g. it restarted)."""
+        self._ratios = {key: value for key, value in self._ratios.items()
+                        if key != node and not (isinstance(key, tuple) and key[0] == node)}

@@ -315,7 +315,8 @@ class AdaScaleManagerNode(Node):
         return ready
 
     def _decide(self, ready: dict[str, ModelProfile], now: float) -> None:
-        views = [self._nodes[name].view(profile, self._corrections.factor(name, now), now)
+        views = [self._nodes[name].view(profile, {branch: self._corrections.factor(
+                     name, branch, now) for branch in profile.branches}, now)
                  for name, profile in ready.items()]
         self._modes = resolve_modes(self._conditions, self._settings(), self._modes)
         decisions = decide(views, self._conditions, self._topology, self._power,
@@ -343,7 +344,7 @@ class AdaScaleManagerNode(Node):
             choice, predicted = self._predicted.get(name, (None, (0.0, 0.0)))
             ratio = node.observed_ratio(now, predicted) if choice == node.confirmed else None
             if ratio:
-                self._corrections.observe(name, ratio, 1.0, now)
+                self._corrections.observe(name, choice.branch, ratio, now)
 
     # --- actuation ------------------------------------------------------------------------------
     def _actuate(self, now: float) -> None:
@@ -427,12 +428,12 @@ class AdaScaleManagerNode(Node):
     def _latency_state(self, name: str, now: float) -> str:
         """Observed against predicted latency of a node's choice: how well the model fits."""
         node = self._nodes[name]
-        _, predicted = self._predicted.get(name, (None, (0.0, 0.0)))
+        choice, predicted = self._predicted.get(name, (None, (0.0, 0.0)))
         ratio = node.observed_ratio(now, predicted)
+        factor = self._corrections.factor(name, choice.branch, now) if choice else 1.0
         return (f"load model A {predicted[0]:.1f} ms + B {predicted[1]:.1f} ms, observed/model "
                 f"p95 {'n/a' if ratio is None else f'x{ratio:.2f}'}, online correction "
-                f"x{self._corrections.factor(name, now):.2f}, overhead "
-                f"{node.overhead_ms(now):.1f} ms")
+                f"x{factor:.2f}, overhead {node.overhead_ms(now):.1f} ms")
 
     def destroy_node(self) -> None:
         self._profiler.shutdown(wait=False, cancel_futures=True)
