@@ -43,7 +43,7 @@ class Bench:
 
 
 BENCHES = (
-    Bench("vision", "bench.bench_vision", ("--frames", "10", "--repeats", "3"),
+    Bench("vision", "bench.bench_vision", ("--frames", "8", "--repeats", "3"),
           ("--frames", "4", "--repeats", "2", "--runtime-branches", "default")),
     Bench("audio", "bench.bench_audio", ("--repeats", "2", "--skip-node"),
           ("--repeats", "2", "--backgrounds", "quiet", "--skip-node")),
@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = Path("runs") / "bench" / f"all-{time.strftime('%Y%m%d-%H%M%S')}"
     out = Path(args.out) if args.out else (run_dir if args.quick else RESULTS)
     out.mkdir(parents=True, exist_ok=True)
-    meta = {"command": command_line(), "machine": machine(), "started": started_at,
+    command = f"make bench ({command_line()})" if "MAKELEVEL" in os.environ else command_line()
+    meta = {"command": command, "machine": machine(), "started": started_at,
             "load_average": list(os.getloadavg()), "quick": args.quick, "benches": {}}
     results = {}
     benches = chosen(args)
@@ -155,7 +156,7 @@ def copy_adascale_files(source: Path, out: Path) -> None:
 def write_report(report: dict, out: Path) -> None:
     from bench.report_plots import write_plots
 
-    (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    (out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     plots = write_plots(report, out) + ([ADASCALE_PLOT] if (out / ADASCALE_PLOT).exists() else [])
     (out / "REPORT.md").write_text(render_report(report, plots))
 
