@@ -1,7 +1,7 @@
 """AdaScale evaluation (issue 7): the suite under AdaScale against every static branch, in one
 run, under real CPU contention, real memory pressure and a simulated low battery.
 
-    .venv/bin/python -m bench.adascale_eval [--model dog_lite0] [--budget-ms 30] [--out DIR]
+    .venv/bin/python -m bench.adascale_eval [--model dog_lite0] [--budget-ms 35] [--out DIR]
 
 One camera_source (media/video/street.mp4, --fps), a resource_monitor (real readings), an
 adascale_manager and one vision_detector per configuration start once: `adascale` (managed:
@@ -17,7 +17,7 @@ same scenario without the others competing for the 2 cores:
   battery   resource_monitor sim_battery_percent=10, unplugged (SIMULATED: this VM has none)
 A static branch does not react to memory or battery, so the comparison is made on calm + cpu
 hog; the other phases show what AdaScale does with them.
-Goal of `adascale`: latency budget --budget-ms (30 ms: on this VM the most accurate dog branch,
+Goal of `adascale`: latency budget --budget-ms (35 ms: on this VM the most accurate dog branch,
 fp32_224, meets it when calm and not under the hog), accuracy floor = the most accurate branch's
 figure minus --accuracy-points. The default model is dog_lite0 because its most accurate branch
 is also its heaviest, so there is a trade to make; for person_lite0 the evaluation ranks int8_160,
@@ -110,7 +110,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--phase-s", type=float, default=20.0)
     parser.add_argument("--static-phase-s", type=float, default=15.0)
     parser.add_argument("--fps", type=float, default=8.0)
-    parser.add_argument("--budget-ms", type=float, default=30.0)
+    parser.add_argument("--budget-ms", type=float, default=35.0)
     parser.add_argument("--hogs-per-cpu", type=int, default=1)
     parser.add_argument("--hog-nice", type=int, default=-5, help="autogroup nice of the hogs")
     parser.add_argument("--accuracy-points", type=float, default=2.0)

@@ -8,6 +8,7 @@ import pytest
 from gc_perception.adascale.managed_nodes import (
     MIN_FRAMES,
     SETTLE_INPUTS,
+    SWITCH_TRANSIENT_S,
     ManagedNode,
     decision_event,
     parse_detector_status,
@@ -94,26 +95,27 @@ def detection(branch: str = "int8_160", a: float = 2.0, b: float | None = 3.0,
 
 
 PREDICTED = (2.0, 3.0)  # the load model's stage A and stage B ms
+T = SWITCH_TRANSIENT_S  # inputs before it are a switch's transient, not counted
 
 
 def test_observed_ratio_from_recent_inputs_of_the_confirmed_choice():
     node = applied_node()
     for event in (detection(), detection(a=4.0), detection("fp32_224"),
                   detection(cpus=([0], [0]))):
-        node.on_detection(event, 1.0, TOPOLOGY)
-    assert node.observed_ratio(1.0, PREDICTED) is None  # 2 usable inputs: too few
+        node.on_detection(event, T + 1.0, TOPOLOGY)
+    assert node.observed_ratio(T + 1.0, PREDICTED) is None  # 2 usable inputs: too few
     for a in (2.0, 2.0, 10.0):
-        node.on_detection(detection(a=a), 1.5, TOPOLOGY)
+        node.on_detection(detection(a=a), T + 1.5, TOPOLOGY)
     ratios = np.array([5, 7, 5, 5, 13]) / 5.0
-    assert node.observed_ratio(1.5, PREDICTED) == pytest.approx(np.percentile(ratios, 95))
-    assert node.observed_ratio(10.0, PREDICTED) is None  # too old, and diagnostics not settled
+    assert node.observed_ratio(T + 1.5, PREDICTED) == pytest.approx(np.percentile(ratios, 95))
+    assert node.observed_ratio(T + 10.0, PREDICTED) is None  # too old, and diagnostics not settled
 
 
 def test_inputs_the_gate_stopped_are_compared_on_stage_a():
     node = applied_node()
     for _ in range(MIN_FRAMES):
-        node.on_detection(detection(a=6.0, b=None), 1.5, TOPOLOGY)
-    assert node.observed_ratio(1.5, PREDICTED) == pytest.approx(3.0)  # 6 ms / 2 ms
+        node.on_detection(detection(a=6.0, b=None), T + 1.5, TOPOLOGY)
+    assert node.observed_ratio(T + 1.5, PREDICTED) == pytest.approx(3.0)  # 6 ms / 2 ms
 
 
 def test_without_per_input_events_the_settled_diagnostics_give_the_ratio():
@@ -130,12 +132,12 @@ def test_without_per_input_events_the_settled_diagnostics_give_the_ratio():
 
 def test_the_path_outside_the_stages_is_kept_as_overhead():
     node = applied_node()
-    assert node.overhead_ms(1.5) == 0.0
+    assert node.overhead_ms(T + 1.5) == 0.0
     for _ in range(MIN_FRAMES):
-        node.on_detection(detection(a=2.0, b=3.0, total=9.0), 1.5, TOPOLOGY)
-    assert node.observed_ratio(1.5, PREDICTED) == pytest.approx(1.0)
-    assert node.overhead_ms(1.5) == pytest.approx(4.0)
-    assert node.view(_profile(), {}, 1.5).overhead_ms == pytest.approx(4.0)
+        node.on_detection(detection(a=2.0, b=3.0, total=9.0), T + 1.5, TOPOLOGY)
+    assert node.observed_ratio(T + 1.5, PREDICTED) == pytest.approx(1.0)
+    assert node.overhead_ms(T + 1.5) == pytest.approx(4.0)
+    assert node.view(_profile(), {}, T + 1.5).overhead_ms == pytest.approx(4.0)
 
 
 def test_restart_means_apply_again():

@@ -53,7 +53,7 @@ DRIFT_GRACE_S = 3.0
 # FRAME_WINDOW_S seconds of inputs that ran both stages, once there are MIN_FRAMES of them.
 FRAME_WINDOW_S = 5.0
 MIN_FRAMES = 5
-SWITCH_TRANSIENT_S = 1.0  # inputs this soon after a change pay for it (re-pinning, warm-up)
+SWITCH_TRANSIENT_S = 3.0  # inputs this soon after a change pay for it (re-pinning, warm-up)
 
 
 @dataclass(frozen=True)

@@ -264,7 +264,7 @@ class LatencyCorrections:
     clamped to [1/limit, limit] so one bad reading cannot throw the policy far off.
     """
 
-    def __init__(self, weight: float = 0.3, half_life_s: float = 600.0, limit: float = 4.0):
+    def __init__(self, weight: float = 0.3, half_life_s: float = 60.0, limit: float = 4.0):
         self.weight, self.half_life_s, self.limit = weight, half_life_s, limit
         self._ratios: dict[Hashable, tuple[float, float]] = {}  # key -> (ratio, stamp)
 
