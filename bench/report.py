@@ -548,7 +548,8 @@ HONESTY = [
     "- Declared, not real: the 'efficiency' and 'performance' core classes of this homogeneous VM.",
     "- Media: a few real photos (media/images) repeated, and SYNTHETIC speech (TTS) over "
     "generated noise; they measure cost, not accuracy.",
-    "- The machine is a shared 2-core VM: other work runs at the same time, hence the spreads.",
+    "- The machine is a shared 2-core VM: other work runs at the same time, hence the spreads; "
+    "where two figures' ranges overlap (e.g. gated and ideal), their order is noise.",
 ]
 
 

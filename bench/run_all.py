@@ -1,6 +1,7 @@
 """Every benchmark comparison in one session, then the report (issue 9). `make bench` runs this.
 
     .venv/bin/python -m bench.run_all [--quick] [--skip-adascale] [--only vision,audio] [--out DIR]
+    .venv/bin/python -m bench.run_all --render-only [--out DIR]   # after a change to bench.report
 
 Each bench runs as its own process (one after another, so they never compete for the 2 cores),
 with --out pointing into runs/bench/all-<stamp>/<bench>/ (results.json + log.txt). Then
@@ -109,6 +110,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         f"({', '.join(b.name for b in BENCHES)}); default: all")
     parser.add_argument("--out", default="", help="where the report goes (default: "
                         "bench/results, or the run folder with --quick)")
+    parser.add_argument("--render-only", action="store_true", help="run nothing: write "
+                        "REPORT.md and the plots again from OUT/report.json")
     return parser.parse_args(argv)
 
 
@@ -123,6 +126,11 @@ def chosen(args: argparse.Namespace) -> list[Bench]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render_only:
+        out = Path(args.out) if args.out else RESULTS
+        write_report(json.loads((out / "report.json").read_text()), out)
+        print(f"report: {out / 'REPORT.md'} (from {out / 'report.json'})")
+        return 0
     started, started_at = time.monotonic(), time.strftime("%Y-%m-%d %H:%M %Z")
     run_dir = Path("runs") / "bench" / f"all-{time.strftime('%Y%m%d-%H%M%S')}"
     out = Path(args.out) if args.out else (run_dir if args.quick else RESULTS)
