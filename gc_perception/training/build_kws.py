@@ -13,7 +13,6 @@ gate threshold is calibrated per branch on unlabelled festival audio (see CALIBR
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from gc_perception.gating.gate_metrics import calibrate_threshold
 from gc_perception.gating.manifest import SCHEMA_VERSION, save_manifest
 from gc_perception.training import evaluate_kws, onnx_tools
 from gc_perception.training import tts_data as td
+from gc_perception.training.evaluation_file import gate_figures
 from gc_perception.training.vision_model import ChannelMask, GateHead
 
 REPO = Path(__file__).resolve().parents[2]
@@ -450,7 +450,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     manifest_path = build(args.keywords, args.seed)
     evaluation = evaluate_kws.evaluate(manifest_path, args.seed)
-    print(json.dumps({b: v["gate"] for b, v in evaluation["branches"].items()}, indent=1))
+    print(gate_figures(evaluation))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ Steps (formulation: our own, the papers publish none):
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from gc_perception.gating.image_preprocess import preprocess_image
 from gc_perception.gating.manifest import SCHEMA_VERSION, save_manifest
 from gc_perception.training import evaluate_vision, onnx_tools, vision_data
 from gc_perception.training import vision_model as vm
+from gc_perception.training.evaluation_file import gate_figures
 
 REPO = Path(__file__).resolve().parents[2]
 INPUT_SPEC = {
@@ -487,7 +487,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     manifest_path = build(args.task, args.seed)
     evaluation = evaluate_vision.evaluate(manifest_path, args.seed)
-    print(json.dumps({b: v["gate"] for b, v in evaluation["branches"].items()}, indent=1))
+    print(gate_figures(evaluation))
 
 
 if __name__ == "__main__":

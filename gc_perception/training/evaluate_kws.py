@@ -28,9 +28,9 @@ from gc_perception.adascale.energy import (
 from gc_perception.gating.audio_features import model_input
 from gc_perception.gating.gate_metrics import NEGATIVE, gate_report
 from gc_perception.gating.gated_model import activation_sparsity, sparse_handoff_bytes
-from gc_perception.gating.manifest import save_manifest
 from gc_perception.training import onnx_tools
 from gc_perception.training import tts_data as td
+from gc_perception.training.evaluation_file import gate_figures, save_evaluation
 
 FESTIVAL_COPIES = 4
 FESTIVAL_SILENCE = {"calibration": 300, "test": 600}
@@ -207,23 +207,16 @@ def evaluate(manifest_path: Path, seed: int = 0) -> dict:
         esr = esr_by_kind(run, test.words, labels, branch["gate"]["threshold"])
         branch["metrics"] = {"split": "festival test half", **branches[name], "esr_by_kind": esr}
     truth = truth_ids(test.words, labels)
-    evaluation = {
-        "model_id": manifest["model_id"],
-        "task": manifest["task"],
-        "data": {
-            "description": _description(test),
-            "kind": "synthetic",
-            "n_positives": int((truth != NEGATIVE).sum()),
-            "n_negatives": int((truth == NEGATIVE).sum()),
-            "held_out": "festival voices never seen in training",
-        },
-        "branches": branches,
-        "energy_formula": f"{FORMULA}, stage A on 'efficiency', stage B on 'performance', "
-        "power from config/device.yaml (log-mel features counted with stage A)",
+    data = {
+        "description": _description(test),
+        "kind": "synthetic",
+        "n_positives": int((truth != NEGATIVE).sum()),
+        "n_negatives": int((truth == NEGATIVE).sum()),
+        "held_out": "festival voices never seen in training",
     }
-    (folder / "evaluation.json").write_text(json.dumps(evaluation, indent=2) + "\n")
-    save_manifest(manifest, manifest_path)
-    return evaluation
+    return save_evaluation(manifest, manifest_path, data, branches,
+                           f"{FORMULA}, stage A on 'efficiency', stage B on 'performance', "
+                           "power from config/device.yaml (log-mel features counted with stage A)")
 
 
 def _description(test: td.LabelledSet) -> str:
@@ -245,7 +238,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     folder = Path(__file__).resolve().parents[2] / "models" / f"kws{args.keywords}"
     evaluation = evaluate(folder / "manifest.json", args.seed)
-    print(json.dumps({b: v["gate"] for b, v in evaluation["branches"].items()}, indent=1))
+    print(gate_figures(evaluation))
 
 
 if __name__ == "__main__":

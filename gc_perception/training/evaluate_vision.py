@@ -27,8 +27,8 @@ from gc_perception.adascale.energy import (
 from gc_perception.gating.gate_metrics import NEGATIVE, gate_report
 from gc_perception.gating.gated_model import activation_sparsity, sparse_handoff_bytes
 from gc_perception.gating.image_preprocess import preprocess_image
-from gc_perception.gating.manifest import save_manifest
 from gc_perception.training import onnx_tools, vision_data
+from gc_perception.training.evaluation_file import gate_figures, save_evaluation
 
 DECISION_THRESHOLD = 0.5
 WARMUP_RUNS = 3
@@ -138,17 +138,9 @@ def evaluate(manifest_path: Path, seed: int = 0) -> dict:
         )
         branches[name] = branch_evaluation(run, truth, branch, power)
         branch["metrics"] = {"split": "test", **branches[name]}
-    evaluation = {
-        "model_id": manifest["model_id"],
-        "task": manifest["task"],
-        "data": _data_description(manifest, pool, truth),
-        "branches": branches,
-        "energy_formula": f"{FORMULA}, stage A on 'efficiency', stage B on 'performance', "
-        "power from config/device.yaml",
-    }
-    (folder / "evaluation.json").write_text(json.dumps(evaluation, indent=2) + "\n")
-    save_manifest(manifest, manifest_path)
-    return evaluation
+    return save_evaluation(manifest, manifest_path, _data_description(manifest, pool, truth),
+                           branches, f"{FORMULA}, stage A on 'efficiency', stage B on "
+                           "'performance', power from config/device.yaml")
 
 
 def _data_description(manifest: dict, pool: vision_data.Pool, truth: np.ndarray) -> dict:
@@ -173,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     manifest = Path(__file__).resolve().parents[2] / "models" / f"{args.task}_lite0"
     evaluation = evaluate(manifest / "manifest.json", args.seed)
-    print(json.dumps({b: v["gate"] for b, v in evaluation["branches"].items()}, indent=1))
+    print(gate_figures(evaluation))
 
 
 if __name__ == "__main__":
